@@ -1,0 +1,1 @@
+"""cpd-api: the lead provider API for teacher CPD (ECF and NPQ)."""

@@ -1,0 +1,36 @@
+"""Engine and session factory. Created by the app's lifespan, never at import time."""
+
+from __future__ import annotations
+
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+
+from app.settings import Settings
+
+
+def async_url(url: str) -> str:
+    """Normalise any PostgreSQL URL to the asyncpg driver."""
+    parsed = make_url(url)
+    return parsed.set(drivername="postgresql+asyncpg").render_as_string(hide_password=False)
+
+
+def sync_url(url: str) -> str:
+    """The same URL for a synchronous (libpq-free) use: still asyncpg, run through a sync adapter."""
+    return async_url(url)
+
+
+def create_engine(settings: Settings, database_url: str) -> AsyncEngine:
+    server_settings = {"application_name": "cpd-api", "timezone": "UTC"}
+    if settings.db_statement_timeout_ms:
+        server_settings["statement_timeout"] = str(settings.db_statement_timeout_ms)
+    return create_async_engine(
+        async_url(database_url),
+        pool_size=settings.db_pool_size,
+        max_overflow=settings.db_max_overflow,
+        pool_pre_ping=True,
+        connect_args={"server_settings": server_settings},
+    )
+
+
+def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    return async_sessionmaker(engine, expire_on_commit=False, autoflush=False)

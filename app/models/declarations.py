@@ -1,0 +1,107 @@
+"""Declarations (the payment trigger), their state history, attempts log and NPQ outcomes."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+
+from sqlalchemy import ForeignKey, Index, String, text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.domain.enums import DeclarationState, DeclarationType, OutcomeState, ProgrammeType
+from app.models.base import Base, IdMixin, TimestampMixin, one_of
+from app.models.participants import ParticipantProfile, User
+from app.models.providers import CpdLeadProvider
+
+_LIVE_STATES = "state IN ('submitted', 'eligible', 'payable', 'paid')"
+
+
+class ParticipantDeclaration(IdMixin, TimestampMixin, Base):
+    __tablename__ = "participant_declarations"
+    __table_args__ = (
+        one_of("programme", ProgrammeType),
+        one_of("declaration_type", DeclarationType),
+        one_of("state", DeclarationState),
+        # At most one live declaration per training record, course and type: concurrent
+        # duplicate submissions cannot both be stored, whatever the application does.
+        Index(
+            "uq_participant_declarations_live",
+            "participant_profile_id",
+            "course_identifier",
+            "declaration_type",
+            unique=True,
+            postgresql_where=text(_LIVE_STATES),
+        ),
+        Index("ix_participant_declarations_provider_created", "cpd_lead_provider_id", "created_at", "id"),
+        Index("ix_participant_declarations_provider_updated", "cpd_lead_provider_id", "updated_at"),
+        Index("ix_participant_declarations_user", "user_id"),
+        Index("ix_participant_declarations_profile", "participant_profile_id"),
+    )
+
+    programme: Mapped[str] = mapped_column(String)
+    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id"))
+    participant_profile_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("participant_profiles.id"))
+    cpd_lead_provider_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("cpd_lead_providers.id"))
+    cohort_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("cohorts.id"))
+    declaration_type: Mapped[str] = mapped_column(String)
+    declaration_date: Mapped[datetime]
+    course_identifier: Mapped[str] = mapped_column(String)
+    evidence_held: Mapped[str | None] = mapped_column(String)
+    state: Mapped[str] = mapped_column(String, default=DeclarationState.SUBMITTED)
+    state_reason: Mapped[str | None] = mapped_column(String)
+    sparsity_uplift: Mapped[bool] = mapped_column(default=False, server_default=text("false"))
+    pupil_premium_uplift: Mapped[bool] = mapped_column(default=False, server_default=text("false"))
+    delivery_partner_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("delivery_partners.id"))
+    mentor_user_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id"))
+    superseded_by_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("participant_declarations.id"))
+    voided_at: Mapped[datetime | None]
+
+    user: Mapped[User] = relationship(lazy="raise", foreign_keys=[user_id])
+    participant_profile: Mapped[ParticipantProfile] = relationship(lazy="raise")
+    cpd_lead_provider: Mapped[CpdLeadProvider] = relationship(lazy="raise")
+
+
+class DeclarationStateChange(IdMixin, TimestampMixin, Base):
+    """Every state a declaration has been in (written on creation and each transition)."""
+
+    __tablename__ = "declaration_states"
+    __table_args__ = (one_of("state", DeclarationState),)
+
+    participant_declaration_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("participant_declarations.id"), index=True
+    )
+    state: Mapped[str] = mapped_column(String)
+    state_reason: Mapped[str | None] = mapped_column(String)
+
+
+class ParticipantDeclarationAttempt(IdMixin, TimestampMixin, Base):
+    """A log of every declaration submission, successful or not. Never exposed."""
+
+    __tablename__ = "participant_declaration_attempts"
+
+    cpd_lead_provider_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("cpd_lead_providers.id"))
+    user_id: Mapped[uuid.UUID | None]
+    declaration_type: Mapped[str | None] = mapped_column(String)
+    declaration_date: Mapped[str | None] = mapped_column(String)
+    course_identifier: Mapped[str | None] = mapped_column(String)
+    evidence_held: Mapped[str | None] = mapped_column(String)
+    participant_declaration_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("participant_declarations.id")
+    )
+
+
+class ParticipantOutcome(IdMixin, TimestampMixin, Base):
+    """NPQ outcome history: append-only, the latest one is the current result."""
+
+    __tablename__ = "participant_outcomes"
+    __table_args__ = (
+        one_of("state", OutcomeState),
+        Index("ix_participant_outcomes_declaration_created", "participant_declaration_id", "created_at"),
+        Index("ix_participant_outcomes_created_at", "created_at"),
+    )
+
+    participant_declaration_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("participant_declarations.id"))
+    state: Mapped[str] = mapped_column(String)
+    completion_date: Mapped[date]
+    qualified_teachers_api_request_successful: Mapped[bool | None]
+    sent_to_qualified_teachers_api_at: Mapped[datetime | None]

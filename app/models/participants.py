@@ -1,0 +1,238 @@
+"""People, identities, participant profiles (ECT, mentor, NPQ) and induction records."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+
+from sqlalchemy import ForeignKey, Index, String, UniqueConstraint, func, text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.domain.enums import (
+    EligibilityReason,
+    EligibilityStatus,
+    InductionStatus,
+    ProfileStatus,
+    ProfileType,
+    TrainingStatus,
+)
+from app.models.base import Base, IdMixin, TimestampMixin, one_of
+from app.models.cohorts import Schedule
+from app.models.schools import InductionProgramme, School, SchoolCohort
+
+
+class User(IdMixin, TimestampMixin, Base):
+    """A person; `users.id` is the API's participant id."""
+
+    __tablename__ = "users"
+    __table_args__ = (
+        Index("uq_users_email_lower", func.lower(text("email")), unique=True),
+        Index("ix_users_created_at_id", "created_at", "id"),
+        Index("ix_users_updated_at_id", "updated_at", "id"),
+    )
+
+    full_name: Mapped[str] = mapped_column(String)
+    email: Mapped[str] = mapped_column(String)
+    get_an_identity_id: Mapped[str | None] = mapped_column(String)
+    archived_at: Mapped[datetime | None]
+    discarded_at: Mapped[datetime | None]
+
+    teacher_profile: Mapped[TeacherProfile | None] = relationship(
+        back_populates="user", lazy="raise", uselist=False
+    )
+    identities: Mapped[list[ParticipantIdentity]] = relationship(back_populates="user", lazy="raise")
+
+
+class TeacherProfile(IdMixin, TimestampMixin, Base):
+    __tablename__ = "teacher_profiles"
+    __table_args__ = (Index("ix_teacher_profiles_trn", "trn"),)
+
+    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id"), unique=True)
+    trn: Mapped[str | None] = mapped_column(String)
+    school_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("schools.id"))
+
+    user: Mapped[User] = relationship(back_populates="teacher_profile", lazy="raise")
+
+
+class ParticipantIdentity(IdMixin, TimestampMixin, Base):
+    """An email/identity of a user; the original one has external_identifier = user id.
+
+    When two users are merged, identities move to the survivor and keep their old
+    external_identifier, so actions can still resolve a retired participant id.
+    """
+
+    __tablename__ = "participant_identities"
+    __table_args__ = (
+        Index("uq_participant_identities_email_lower", func.lower(text("email")), unique=True),
+        one_of("origin", ("ecf", "npq")),
+    )
+
+    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id"), index=True)
+    email: Mapped[str] = mapped_column(String)
+    external_identifier: Mapped[uuid.UUID] = mapped_column(unique=True)
+    origin: Mapped[str] = mapped_column(String, default="ecf")
+
+    user: Mapped[User] = relationship(back_populates="identities", lazy="raise")
+
+
+class ParticipantIdChange(IdMixin, TimestampMixin, Base):
+    __tablename__ = "participant_id_changes"
+
+    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id"), index=True)
+    from_participant_id: Mapped[uuid.UUID] = mapped_column(index=True)
+    to_participant_id: Mapped[uuid.UUID]
+
+
+class ParticipantProfile(IdMixin, TimestampMixin, Base):
+    """A training record: ECT, mentor or NPQ. `id` is the API's training_record_id.
+
+    NPQ profiles share their id with the accepted application.
+    """
+
+    __tablename__ = "participant_profiles"
+    __table_args__ = (
+        one_of("profile_type", ProfileType),
+        one_of("status", ProfileStatus),
+        one_of("training_status", TrainingStatus),
+        one_of("profile_duplicity", ("single", "primary", "secondary")),
+        Index("ix_participant_profiles_identity_type", "participant_identity_id", "profile_type"),
+    )
+
+    profile_type: Mapped[str] = mapped_column(String)
+    participant_identity_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("participant_identities.id"))
+    teacher_profile_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("teacher_profiles.id"), index=True
+    )
+    schedule_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("schedules.id"), index=True)
+    school_cohort_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("school_cohorts.id"), index=True)
+    school_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("schools.id"))
+    cohort_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("cohorts.id"))
+    mentor_profile_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("participant_profiles.id"))
+    sparsity_uplift: Mapped[bool] = mapped_column(default=False, server_default=text("false"))
+    pupil_premium_uplift: Mapped[bool] = mapped_column(default=False, server_default=text("false"))
+    status: Mapped[str] = mapped_column(String, default=ProfileStatus.ACTIVE)
+    training_status: Mapped[str] = mapped_column(String, default=TrainingStatus.ACTIVE)
+    induction_start_date: Mapped[date | None]
+    induction_completion_date: Mapped[date | None]
+    mentor_completion_date: Mapped[date | None]
+    mentor_completion_reason: Mapped[str | None] = mapped_column(String)
+    profile_duplicity: Mapped[str] = mapped_column(String, default="single")
+    cohort_changed_after_payments_frozen: Mapped[bool] = mapped_column(
+        default=False, server_default=text("false")
+    )
+    # NPQ enrolment context
+    npq_course_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("npq_courses.id"))
+    school_urn: Mapped[str | None] = mapped_column(String)
+    school_ukprn: Mapped[str | None] = mapped_column(String)
+
+    identity: Mapped[ParticipantIdentity] = relationship(lazy="raise")
+    teacher_profile: Mapped[TeacherProfile | None] = relationship(lazy="raise")
+    schedule: Mapped[Schedule] = relationship(lazy="raise")
+    school_cohort: Mapped[SchoolCohort | None] = relationship(lazy="raise")
+    eligibility: Mapped[EcfParticipantEligibility | None] = relationship(lazy="raise", uselist=False)
+    validation_data: Mapped[EcfParticipantValidationData | None] = relationship(lazy="raise", uselist=False)
+
+
+class EcfParticipantEligibility(IdMixin, TimestampMixin, Base):
+    __tablename__ = "ecf_participant_eligibilities"
+    __table_args__ = (one_of("status", EligibilityStatus), one_of("reason", EligibilityReason))
+
+    participant_profile_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("participant_profiles.id"), unique=True
+    )
+    status: Mapped[str] = mapped_column(String)
+    reason: Mapped[str | None] = mapped_column(String)
+    qts: Mapped[bool | None]
+    active_flags: Mapped[bool | None]
+    previous_participation: Mapped[bool | None]
+    previous_induction: Mapped[bool | None]
+    different_trn: Mapped[bool | None]
+    no_induction: Mapped[bool | None]
+    exempt_from_induction: Mapped[bool | None]
+    manually_validated: Mapped[bool] = mapped_column(default=False, server_default=text("false"))
+
+
+class EcfParticipantValidationData(IdMixin, TimestampMixin, Base):
+    """What a school entered when registering; a fallback TRN for unvalidated participants."""
+
+    __tablename__ = "ecf_participant_validation_data"
+
+    participant_profile_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("participant_profiles.id"), unique=True
+    )
+    full_name: Mapped[str | None] = mapped_column(String)
+    date_of_birth: Mapped[date | None]
+    trn: Mapped[str | None] = mapped_column(String)
+    nino: Mapped[str | None] = mapped_column(String)
+    api_failure: Mapped[bool] = mapped_column(default=False, server_default=text("false"))
+
+
+class ParticipantProfileState(IdMixin, TimestampMixin, Base):
+    """History of provider-driven training status changes (defer, resume, withdraw)."""
+
+    __tablename__ = "participant_profile_states"
+    __table_args__ = (
+        one_of("state", TrainingStatus),
+        Index("ix_participant_profile_states_profile_created", "participant_profile_id", "created_at"),
+    )
+
+    participant_profile_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("participant_profiles.id"))
+    cpd_lead_provider_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("cpd_lead_providers.id"))
+    state: Mapped[str] = mapped_column(String)
+    reason: Mapped[str | None] = mapped_column(String)
+
+
+class InductionRecord(IdMixin, TimestampMixin, Base):
+    """One placement of an ECF profile: school programme, schedule, dates and statuses."""
+
+    __tablename__ = "induction_records"
+    __table_args__ = (
+        one_of("induction_status", InductionStatus),
+        one_of("training_status", TrainingStatus),
+        Index("ix_induction_records_profile_latest", "participant_profile_id", "start_date", "created_at"),
+        Index("ix_induction_records_programme", "induction_programme_id"),
+        Index("ix_induction_records_schedule", "schedule_id"),
+        Index("ix_induction_records_mentor", "mentor_profile_id"),
+        Index("ix_induction_records_created_at", "created_at"),
+        Index("ix_induction_records_end_date", "end_date"),
+    )
+
+    participant_profile_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("participant_profiles.id"))
+    induction_programme_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("induction_programmes.id"))
+    schedule_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("schedules.id"))
+    start_date: Mapped[datetime]
+    end_date: Mapped[datetime | None]
+    induction_status: Mapped[str] = mapped_column(String, default=InductionStatus.ACTIVE)
+    training_status: Mapped[str] = mapped_column(String, default=TrainingStatus.ACTIVE)
+    school_transfer: Mapped[bool] = mapped_column(default=False, server_default=text("false"))
+    mentor_profile_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("participant_profiles.id"))
+    preferred_identity_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("participant_identities.id"))
+
+    participant_profile: Mapped[ParticipantProfile] = relationship(
+        lazy="raise", foreign_keys=[participant_profile_id]
+    )
+    induction_programme: Mapped[InductionProgramme] = relationship(lazy="raise")
+    schedule: Mapped[Schedule] = relationship(lazy="raise")
+
+
+class SchoolMentor(IdMixin, TimestampMixin, Base):
+    """A school's pool of mentors."""
+
+    __tablename__ = "school_mentors"
+    __table_args__ = (UniqueConstraint("participant_profile_id", "school_id"),)
+
+    participant_profile_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("participant_profiles.id"))
+    school_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("schools.id"), index=True)
+    preferred_identity_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("participant_identities.id"))
+    remove_from_school_on: Mapped[date | None]
+
+    school: Mapped[School] = relationship(lazy="raise")
+
+
+class EcfIneligibleParticipant(IdMixin, TimestampMixin, Base):
+    """TRNs known to be ineligible (early roll-out mentors, previous participation)."""
+
+    __tablename__ = "ecf_ineligible_participants"
+
+    trn: Mapped[str] = mapped_column(String, unique=True)
+    reason: Mapped[str] = mapped_column(String)
