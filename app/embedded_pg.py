@@ -31,7 +31,7 @@ def start(pgdata: str | Path) -> str:
             import pgserver
 
             # cleanup_mode=None keeps the server running for the next command (serve after migrate).
-            _servers[path] = pgserver.get_server(path, cleanup_mode=None)
+            _servers[path] = pgserver.get_server(path, cleanup_mode=None)  # type: ignore[attr-defined]
     server = _servers[path]
     uri: str = server.get_uri()
     return uri

@@ -1,0 +1,87 @@
+"""Request-scoped dependencies: settings, the session (the one commit point), clock, caller."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from typing import Annotated
+
+from fastapi import Depends, Request
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from app.api.query import ListQuery, parse_iso8601, parse_list_query
+from app.clock import SYSTEM_CLOCK, Clock
+from app.domain.auth import Caller, EcfProvider, authenticate, require_ecf
+from app.domain.errors import BadRequest
+from app.repositories.tokens import TokenRepository
+from app.security import parse_authorization
+from app.settings import Settings
+
+log = logging.getLogger("cpd_api")
+
+
+def get_settings(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+def get_sessionmaker(request: Request) -> async_sessionmaker[AsyncSession]:
+    maker: async_sessionmaker[AsyncSession] = request.app.state.sessionmaker
+    return maker
+
+
+async def _session(
+    maker: Annotated[async_sessionmaker[AsyncSession], Depends(get_sessionmaker)],
+) -> AsyncIterator[AsyncSession]:
+    """One session per request, committed once when the endpoint returns.
+
+    Used with scope="function" so the commit happens before the response is sent:
+    a failed commit becomes an error response, never a success that was not stored.
+    """
+    async with maker() as session:
+        try:
+            yield session
+            await session.commit()
+        except BaseException:
+            await session.rollback()
+            raise
+
+
+SessionDep = Annotated[AsyncSession, Depends(_session, scope="function")]
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+
+
+def get_clock(request: Request, settings: SettingsDep) -> Clock:
+    """Now; outside production, `X-With-Server-Date` moves it for the whole request."""
+    header = request.headers.get("x-with-server-date")
+    if not header or not settings.time_travel_allowed:
+        return SYSTEM_CLOCK
+    instant = parse_iso8601(header)
+    if instant is None:
+        raise BadRequest("The 'X-With-Server-Date' header must be an ISO 8601 date and time")
+    return Clock.travelling_to(instant)
+
+
+ClockDep = Annotated[Clock, Depends(get_clock)]
+
+
+async def get_caller(request: Request, session: SessionDep, settings: SettingsDep, clock: ClockDep) -> Caller:
+    raw = parse_authorization(request.headers.get("authorization"))
+    return await authenticate(TokenRepository(session), raw, settings.token_hmac_key, clock.now())
+
+
+CallerDep = Annotated[Caller, Depends(get_caller)]
+
+
+def get_ecf_provider(caller: CallerDep) -> EcfProvider:
+    return require_ecf(caller)
+
+
+EcfProviderDep = Annotated[EcfProvider, Depends(get_ecf_provider)]
+
+
+def get_list_query(request: Request) -> ListQuery:
+    return parse_list_query(request)
+
+
+ListQueryDep = Annotated[ListQuery, Depends(get_list_query)]

@@ -1,0 +1,85 @@
+"""The single place where errors become the contract's status codes and bodies."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.responses import Response
+
+from app.api.responses import JSONAPIResponse
+from app.domain.errors import (
+    BadRequest,
+    Forbidden,
+    InvalidAction,
+    NotFound,
+    Unauthenticated,
+    ValidationFailed,
+)
+
+log = logging.getLogger("cpd_api.errors")
+
+UNAUTHORISED_BODY = {"error": "HTTP Token: Access denied"}
+NOT_FOUND_BODY = {"error": "Resource not Found"}
+BAD_JSON_STRUCTURE = "correct json data structure required. See API docs for reference"
+
+
+def errors_body(pairs: list[tuple[str, str]]) -> dict[str, list[dict[str, str]]]:
+    return {"errors": [{"title": title, "detail": detail} for title, detail in pairs]}
+
+
+def unauthorised() -> Response:
+    return JSONAPIResponse(
+        UNAUTHORISED_BODY, status_code=401, headers={"WWW-Authenticate": 'Token realm="Application"'}
+    )
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(Unauthenticated)
+    async def _unauthenticated(_: Request, __: Unauthenticated) -> Response:
+        return unauthorised()
+
+    @app.exception_handler(Forbidden)
+    async def _forbidden(_: Request, __: Forbidden) -> Response:
+        return Response(status_code=403)
+
+    @app.exception_handler(NotFound)
+    async def _not_found(_: Request, __: NotFound) -> Response:
+        return JSONAPIResponse(NOT_FOUND_BODY, status_code=404)
+
+    @app.exception_handler(BadRequest)
+    async def _bad_request(_: Request, exc: BadRequest) -> Response:
+        return JSONAPIResponse(errors_body([(exc.title, exc.detail)]), status_code=400)
+
+    @app.exception_handler(InvalidAction)
+    async def _invalid_action(_: Request, exc: InvalidAction) -> Response:
+        return JSONAPIResponse(errors_body([("Invalid action", exc.detail)]), status_code=422)
+
+    @app.exception_handler(ValidationFailed)
+    async def _validation_failed(_: Request, exc: ValidationFailed) -> Response:
+        return JSONAPIResponse(errors_body(exc.grouped()), status_code=422)
+
+    @app.exception_handler(RequestValidationError)
+    async def _request_validation(_: Request, exc: RequestValidationError) -> Response:
+        # Bodies and parameters are parsed by our own code; anything FastAPI rejects
+        # first is a structurally wrong request.
+        return JSONAPIResponse(errors_body([("Bad request", BAD_JSON_STRUCTURE)]), status_code=400)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(_: Request, exc: StarletteHTTPException) -> Response:
+        if exc.status_code == 404:
+            return JSONAPIResponse(NOT_FOUND_BODY, status_code=404)
+        if exc.status_code == 405:
+            return JSONAPIResponse({"error": "Method Not Allowed"}, status_code=405)
+        return JSONAPIResponse({"error": str(exc.detail)}, status_code=exc.status_code)
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> Response:
+        request_id = request.headers.get("x-request-id") or str(uuid.uuid4())
+        log.exception("unhandled error on %s %s (request %s)", request.method, request.url.path, request_id)
+        return JSONAPIResponse(
+            {"error": "Internal server error"}, status_code=500, headers={"X-Request-Id": request_id}
+        )

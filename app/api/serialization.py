@@ -1,0 +1,50 @@
+"""Value formats shared by every version's serializers."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterable, Sequence
+from datetime import UTC, date, datetime
+from typing import Any
+
+# Cells starting with these are read as formulas by spreadsheet programs.
+_FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+
+
+def rfc3339(value: datetime | None) -> str | None:
+    """UTC, second precision, `Z` suffix: 2021-05-31T02:22:32Z."""
+    if value is None:
+        return None
+    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def iso_date(value: date | None) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def str_or_none(value: object) -> str | None:
+    return None if value is None else str(value)
+
+
+def csv_cell(value: Any) -> str:
+    """A cell as the reference writes it (nil → empty, booleans lowercase), formula-safe."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    text = str(value)
+    if text.startswith(_FORMULA_PREFIXES):
+        # Neutralise spreadsheet formula injection: the leading quote makes it plain text.
+        return "'" + text
+    return text
+
+
+def csv_lines(header: Sequence[str] | None, rows: Iterable[Sequence[Any]]) -> str:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    if header is not None:
+        writer.writerow(header)
+    for row in rows:
+        writer.writerow([csv_cell(v) for v in row])
+    return buffer.getvalue()

@@ -1,0 +1,87 @@
+"""v3 ECF participant routes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter
+
+from app.api.deps import ClockDep, EcfProviderDep, ListQueryDep, SessionDep, SettingsDep
+from app.api.query import ListQuery, cohort_years, updated_since
+from app.api.responses import JSONAPIResponse
+from app.api.v1.schemas import BAD_REQUEST, FORBIDDEN, NOT_FOUND, UNAUTHORISED
+from app.api.v3 import schemas
+from app.api.v3.serializers import ecf_participant
+from app.domain.ecf_participants import EcfParticipantService, ParticipantFilters, parse_training_status
+from app.repositories.ecf_participants import CohortScope
+
+router = APIRouter(prefix="/api/v3", tags=["ECF participants"])
+
+
+def v3_filters(query: ListQuery) -> ParticipantFilters:
+    return ParticipantFilters(
+        cohorts=CohortScope(cohort_years(query)),
+        updated_since=updated_since(query),
+        training_status=parse_training_status(query.filter("training_status")),
+        from_participant_id=query.filter("from_participant_id"),
+    )
+
+
+LIST_RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {"model": schemas.MultipleECFParticipantsResponse, "description": "A list of ECF participants"},
+    **UNAUTHORISED,
+    **FORBIDDEN,
+    **BAD_REQUEST,
+}
+SHOW_RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {"model": schemas.ECFParticipantResponse, "description": "A single ECF participant"},
+    **UNAUTHORISED,
+    **FORBIDDEN,
+    **NOT_FOUND,
+}
+
+
+@router.get(
+    "/participants/ecf",
+    operation_id="v3_list_ecf_participants",
+    responses=LIST_RESPONSES,
+    response_class=JSONAPIResponse,
+    openapi_extra={
+        "parameters": [
+            schemas.ECF_PARTICIPANT_FILTER,
+            schemas.ECF_PARTICIPANT_PAGE,
+            schemas.ECF_PARTICIPANT_SORT,
+        ]
+    },
+)
+async def list_ecf_participants(
+    provider: EcfProviderDep, session: SessionDep, clock: ClockDep, settings: SettingsDep, query: ListQueryDep
+) -> JSONAPIResponse:
+    """Retrieve multiple ECF participants, each with its enrolments."""
+    service = EcfParticipantService(session, provider, clock.now())
+    participants = await service.list_participants(v3_filters(query), query.page, query.sort)
+    include = not settings.is_production
+    return JSONAPIResponse(
+        {"data": [ecf_participant(p, include_mentor_funding_end_date=include) for p in participants]}
+    )
+
+
+@router.get(
+    "/participants/ecf/{id}",
+    operation_id="v3_get_ecf_participant",
+    responses=SHOW_RESPONSES,
+    response_class=JSONAPIResponse,
+)
+async def get_ecf_participant(
+    id: str,
+    provider: EcfProviderDep,
+    session: SessionDep,
+    clock: ClockDep,
+    settings: SettingsDep,
+    query: ListQueryDep,
+) -> JSONAPIResponse:
+    """Get a single ECF participant with its enrolments."""
+    service = EcfParticipantService(session, provider, clock.now())
+    participant = await service.get_participant(id, v3_filters(query))
+    include = not settings.is_production
+    return JSONAPIResponse({"data": ecf_participant(participant, include_mentor_funding_end_date=include)})

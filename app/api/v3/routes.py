@@ -1,0 +1,8 @@
+"""Every v3 route."""
+
+from fastapi import APIRouter
+
+from app.api.v3 import ecf_participants
+
+router = APIRouter()
+router.include_router(ecf_participants.router)

@@ -1,0 +1,90 @@
+"""Who is calling: bearer token → the provider (or internal role) it belongs to."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from app.domain.enums import TokenScope
+from app.domain.errors import Forbidden, Unauthenticated
+from app.repositories.tokens import TokenRepository
+from app.security import generate_token, hash_token
+
+LAST_USED_GRANULARITY = timedelta(minutes=1)
+
+
+@dataclass(frozen=True)
+class Caller:
+    """The authenticated token's owner."""
+
+    token_id: uuid.UUID
+    scope: TokenScope
+    cpd_lead_provider_id: uuid.UUID | None
+    cpd_lead_provider_name: str | None
+    lead_provider_id: uuid.UUID | None
+    npq_lead_provider_id: uuid.UUID | None
+    school_id: uuid.UUID | None
+
+
+@dataclass(frozen=True)
+class EcfProvider:
+    """A lead provider calling an ECF endpoint (it has an ECF role)."""
+
+    cpd_lead_provider_id: uuid.UUID
+    lead_provider_id: uuid.UUID
+    name: str
+
+
+async def authenticate(repo: TokenRepository, raw_token: str | None, key: str, now: datetime) -> Caller:
+    if not raw_token:
+        raise Unauthenticated()
+    owner = await repo.find_by_hash(hash_token(raw_token, key))
+    if owner is None:
+        raise Unauthenticated()
+    await repo.record_use(owner.token_id, now, LAST_USED_GRANULARITY)
+    return Caller(
+        token_id=owner.token_id,
+        scope=TokenScope(owner.scope),
+        cpd_lead_provider_id=owner.cpd_lead_provider_id,
+        cpd_lead_provider_name=owner.cpd_lead_provider_name,
+        lead_provider_id=owner.lead_provider_id,
+        npq_lead_provider_id=owner.npq_lead_provider_id,
+        school_id=owner.school_id,
+    )
+
+
+def require_ecf(caller: Caller) -> EcfProvider:
+    """ECF endpoints need a lead-provider token whose provider has an ECF role (else 403)."""
+    if (
+        caller.scope is not TokenScope.LEAD_PROVIDER
+        or caller.lead_provider_id is None
+        or caller.cpd_lead_provider_id is None
+    ):
+        raise Forbidden()
+    return EcfProvider(
+        cpd_lead_provider_id=caller.cpd_lead_provider_id,
+        lead_provider_id=caller.lead_provider_id,
+        name=caller.cpd_lead_provider_name or "",
+    )
+
+
+async def issue_token(
+    repo: TokenRepository,
+    key: str,
+    *,
+    scope: TokenScope,
+    cpd_lead_provider_id: uuid.UUID | None = None,
+    school_id: uuid.UUID | None = None,
+    description: str | None = None,
+) -> str:
+    """Create a token and return its raw value (the only time it exists in clear)."""
+    raw = generate_token()
+    await repo.create(
+        hash_token(raw, key),
+        scope=scope,
+        cpd_lead_provider_id=cpd_lead_provider_id,
+        school_id=school_id,
+        description=description,
+    )
+    return raw

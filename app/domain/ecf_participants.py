@@ -1,0 +1,264 @@
+"""ECF participants as lead providers see them: visibility, statuses, v1 rows and v3 users."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from app.domain.auth import EcfProvider
+from app.domain.enums import EligibilityReason, EligibilityStatus, InductionStatus, TrainingStatus
+from app.domain.errors import BadRequest, NotFound
+from app.domain.paging import Page
+from app.repositories.ecf_participants import (
+    CohortScope,
+    EcfParticipantRepository,
+    EnrolmentRow,
+    IdChangeRow,
+    StateRow,
+)
+
+TRAINING_STATUS_FILTER_ERROR = 'The filter \'#/training_status\' must be ["active", "deferred", "withdrawn"]'
+V3_SORTABLE = ("created_at", "updated_at")
+
+
+def v1_status(induction_status: str) -> str:
+    """v1/v2 `status`: the school's view only (provider deferral does not change it)."""
+    if induction_status in (InductionStatus.WITHDRAWN, InductionStatus.CHANGED):
+        return "withdrawn"
+    return "active"
+
+
+def participant_status(record: EnrolmentRow, now: datetime) -> str | None:
+    """v3 `participant_status`: end date first, then a future start, then the school status."""
+    if record.end_date is not None:
+        return "leaving" if record.end_date > now else "left"
+    if record.start_date > now:
+        return "joining"
+    if record.induction_status in (InductionStatus.ACTIVE, InductionStatus.COMPLETED):
+        return "active"
+    if record.induction_status in (InductionStatus.WITHDRAWN, InductionStatus.CHANGED):
+        return "withdrawn"
+    return None  # `leaving` without an end date
+
+
+def eligible_for_funding(record: EnrolmentRow) -> bool | None:
+    if record.eligibility_status == EligibilityStatus.ELIGIBLE:
+        return True
+    if record.eligibility_status == EligibilityStatus.INELIGIBLE:
+        return False
+    return None
+
+
+def v1_trn(record: EnrolmentRow) -> str | None:
+    return record.teacher_trn or record.validation_trn
+
+
+def trn_validated(record: EnrolmentRow) -> bool | None:
+    """Null without a TRN; true when eligibility was checked against that TRN."""
+    if v1_trn(record) is None:
+        return None
+    return bool(record.eligibility_reason) and record.eligibility_reason != EligibilityReason.DIFFERENT_TRN
+
+
+def email(record: EnrolmentRow) -> str:
+    return record.preferred_email or record.user_email
+
+
+def v1_updated_at(record: EnrolmentRow) -> datetime:
+    return max(
+        record.profile_updated_at,
+        record.user_updated_at,
+        record.identity_updated_at,
+        record.record_updated_at,
+    )
+
+
+@dataclass(frozen=True)
+class StatusChange:
+    reason: str | None
+    date: datetime
+
+
+@dataclass(frozen=True)
+class V3Enrolment:
+    record: EnrolmentRow
+    participant_status: str | None
+    withdrawal: StatusChange | None
+    deferral: StatusChange | None
+
+
+@dataclass(frozen=True)
+class V3Participant:
+    user_id: uuid.UUID
+    full_name: str
+    teacher_reference_number: str | None
+    updated_at: datetime
+    enrolments: list[V3Enrolment]
+    id_changes: list[IdChangeRow] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class ParticipantFilters:
+    cohorts: CohortScope = field(default_factory=lambda: CohortScope(None))
+    updated_since: datetime | None = None
+    training_status: str | None = None
+    from_participant_id: str | None = None
+
+
+def parse_training_status(value: str | None) -> str | None:
+    if value is None:
+        return None
+    if value not in {s.value for s in TrainingStatus}:
+        raise BadRequest(TRAINING_STATUS_FILTER_ERROR)
+    return value
+
+
+def parse_v3_sort(sort: str | None) -> list[tuple[str, bool]]:
+    """`sort=-updated_at,created_at`: known user columns only; unknown names are ignored.
+
+    When nothing usable remains the default order (created_at ascending) applies, so
+    paging is always stable.
+    """
+    order: list[tuple[str, bool]] = []
+    for part in (sort or "").split(","):
+        part = part.strip()
+        if not part:
+            continue
+        descending = part.startswith("-")
+        name = part.lstrip("+-")
+        if name in V3_SORTABLE and name not in (n for n, _ in order):
+            order.append((name, descending))
+    return order or [("created_at", False)]
+
+
+def _parse_uuid(value: str) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(value)
+    except ValueError:
+        return None
+
+
+class EcfParticipantService:
+    def __init__(self, session: AsyncSession, provider: EcfProvider, now: datetime) -> None:
+        self.repo = EcfParticipantRepository(session)
+        self.provider = provider
+        self.now = now
+
+    # ---- v1 / v2 -----------------------------------------------------------------------------
+
+    async def list_rows(self, filters: ParticipantFilters, page: Page) -> list[EnrolmentRow]:
+        return await self.repo.list_v1(
+            self.provider.lead_provider_id,
+            cohorts=filters.cohorts,
+            updated_since=filters.updated_since,
+            page=page,
+        )
+
+    async def get_row(self, participant_id: str) -> EnrolmentRow:
+        """One training record of the user; the ECT one when they are also a mentor."""
+        user_id = _parse_uuid(participant_id)
+        if user_id is None:
+            raise NotFound()
+        rows = await self.repo.find_v1(self.provider.lead_provider_id, user_id, cohorts=CohortScope(None))
+        if not rows:
+            raise NotFound()
+        return sorted(rows, key=lambda r: r.profile_type != "ect")[0]
+
+    @staticmethod
+    def stream_rows(
+        maker: async_sessionmaker[AsyncSession], provider: EcfProvider, filters: ParticipantFilters
+    ) -> AsyncIterator[list[EnrolmentRow]]:
+        return EcfParticipantRepository.stream_v1(
+            maker, provider.lead_provider_id, cohorts=filters.cohorts, updated_since=filters.updated_since
+        )
+
+    # ---- v3 -------------------------------------------------------------------------------------
+
+    async def list_participants(
+        self,
+        filters: ParticipantFilters,
+        page: Page,
+        sort: str | None = None,
+        user_id: uuid.UUID | None = None,
+    ) -> list[V3Participant]:
+        from_id: uuid.UUID | None = None
+        if filters.from_participant_id is not None:
+            from_id = _parse_uuid(filters.from_participant_id)
+            if from_id is None:
+                return []  # not a participant id: nothing can match
+        user_ids = await self.repo.page_v3_user_ids(
+            self.provider.lead_provider_id,
+            cohorts=filters.cohorts,
+            updated_since=filters.updated_since,
+            training_status=filters.training_status,
+            from_participant_id=from_id,
+            user_id=user_id,
+            order_by=parse_v3_sort(sort),
+            page=page,
+        )
+        return await self._assemble(user_ids)
+
+    async def get_participant(self, participant_id: str, filters: ParticipantFilters) -> V3Participant:
+        user_id = _parse_uuid(participant_id)
+        if user_id is None:
+            raise NotFound()
+        found = await self.list_participants(filters, Page(1, 1), user_id=user_id)
+        if not found:
+            raise NotFound()
+        return found[0]
+
+    async def _assemble(self, user_ids: list[uuid.UUID]) -> list[V3Participant]:
+        if not user_ids:
+            return []
+        enrolments = await self.repo.enrolments_for_users(self.provider.lead_provider_id, user_ids)
+        updated = await self.repo.user_updated_at(user_ids)
+        changes = await self.repo.id_changes(user_ids)
+        states = await self.repo.latest_provider_states(
+            [e.participant_profile_id for e in enrolments], self.provider.cpd_lead_provider_id
+        )
+        state_by_key: dict[tuple[uuid.UUID, str], StateRow] = {
+            (s.participant_profile_id, s.state): s for s in states
+        }
+        by_user: dict[uuid.UUID, list[EnrolmentRow]] = {}
+        for row in enrolments:
+            by_user.setdefault(row.user_id, []).append(row)
+        changes_by_user: dict[uuid.UUID, list[IdChangeRow]] = {}
+        for change in changes:
+            changes_by_user.setdefault(change.user_id, []).append(change)
+
+        participants: list[V3Participant] = []
+        for user_id in user_ids:
+            rows = by_user.get(user_id)
+            if not rows:
+                continue
+            first = rows[0]
+            participants.append(
+                V3Participant(
+                    user_id=user_id,
+                    full_name=first.full_name,
+                    # v3 shows the teacher profile's TRN only (no fallback to validation data)
+                    teacher_reference_number=first.teacher_trn,
+                    updated_at=updated.get(user_id, first.user_updated_at),
+                    enrolments=[self._enrolment(r, state_by_key) for r in rows],
+                    id_changes=changes_by_user.get(user_id, []),
+                )
+            )
+        return participants
+
+    def _enrolment(self, row: EnrolmentRow, states: dict[tuple[uuid.UUID, str], StateRow]) -> V3Enrolment:
+        def change(state: str) -> StatusChange | None:
+            if row.training_status != state:
+                return None
+            found = states.get((row.participant_profile_id, state))
+            return StatusChange(found.reason, found.created_at) if found else None
+
+        return V3Enrolment(
+            record=row,
+            participant_status=participant_status(row, self.now),
+            withdrawal=change(TrainingStatus.WITHDRAWN),
+            deferral=change(TrainingStatus.DEFERRED),
+        )

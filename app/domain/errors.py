@@ -1,0 +1,58 @@
+"""Domain errors. Plain exceptions; app/api/errors.py maps them to the contract's responses."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+
+class DomainError(Exception):
+    """Base of every error the API reports as a 4xx."""
+
+
+class NotFound(DomainError):
+    """The record does not exist or the caller may not see it (404, never a leak)."""
+
+
+class Unauthenticated(DomainError):
+    """Missing or unknown token (401)."""
+
+
+class Forbidden(DomainError):
+    """A valid token that may not use this endpoint (403, empty body)."""
+
+
+class BadRequest(DomainError):
+    """A malformed request (400) with the contract's title and detail."""
+
+    def __init__(self, detail: str, title: str = "Bad request") -> None:
+        super().__init__(detail)
+        self.title = title
+        self.detail = detail
+
+
+class InvalidAction(DomainError):
+    """A state transition that is not allowed (422, title "Invalid action")."""
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(detail)
+        self.detail = detail
+
+
+class ValidationFailed(DomainError):
+    """Service validation errors: one (attribute, message) pair per problem (422).
+
+    The response groups them per attribute, in the order each attribute first failed,
+    joining that attribute's distinct messages with ", ".
+    """
+
+    def __init__(self, errors: Iterable[tuple[str, str]]) -> None:
+        self.errors = list(errors)
+        super().__init__("; ".join(f"{a}: {m}" for a, m in self.errors))
+
+    def grouped(self) -> list[tuple[str, str]]:
+        by_attribute: dict[str, list[str]] = {}
+        for attribute, message in self.errors:
+            messages = by_attribute.setdefault(attribute, [])
+            if message not in messages:
+                messages.append(message)
+        return [(attribute, ", ".join(messages)) for attribute, messages in by_attribute.items()]

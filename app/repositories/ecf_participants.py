@@ -1,0 +1,376 @@
+"""Queries behind the ECF participant endpoints (v1, v2, v3).
+
+Visibility core: for each ECF training record (participant profile), the provider's
+"latest" induction record is the first after ordering the records that sit under one of
+the provider's unchallenged partnerships by: open-ended first, start_date desc,
+created_at desc (id as a final tie-breaker so results are deterministic).
+
+Lists page over ids first (a narrow, indexed query), then load the page's details in one
+query, so the cost of a page does not grow with the number of joins.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import RowMapping, text
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from app.domain.paging import DEFAULT_MIN_COHORT_EXCLUSIVE, Page
+
+
+@dataclass(frozen=True)
+class CohortScope:
+    """Cohort filter: explicit start years, or the default (after 2020)."""
+
+    years: list[int] | None
+
+    def sql(self, column: str, params: dict[str, Any]) -> str:
+        if self.years is None:
+            params["min_cohort"] = DEFAULT_MIN_COHORT_EXCLUSIVE
+            return f"{column} > :min_cohort"
+        params["cohort_years"] = self.years
+        return f"{column} = ANY(:cohort_years)"
+
+
+@dataclass(frozen=True)
+class EnrolmentRow:
+    """One ECF training record as seen through its latest induction record for a provider."""
+
+    induction_record_id: uuid.UUID
+    participant_profile_id: uuid.UUID
+    profile_type: str
+    user_id: uuid.UUID
+    full_name: str
+    user_email: str
+    user_created_at: datetime
+    user_updated_at: datetime
+    preferred_email: str | None
+    mentor_user_id: uuid.UUID | None
+    school_urn: str
+    school_cohort_year: int
+    induction_status: str
+    training_status: str
+    start_date: datetime
+    end_date: datetime | None
+    schedule_identifier: str
+    delivery_partner_id: uuid.UUID | None
+    teacher_trn: str | None
+    validation_trn: str | None
+    eligibility_status: str | None
+    eligibility_reason: str | None
+    pupil_premium_uplift: bool
+    sparsity_uplift: bool
+    profile_created_at: datetime
+    profile_updated_at: datetime
+    identity_updated_at: datetime
+    record_updated_at: datetime
+    induction_completion_date: date | None
+    mentor_completion_date: date | None
+
+
+@dataclass(frozen=True)
+class StateRow:
+    participant_profile_id: uuid.UUID
+    state: str
+    reason: str | None
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class IdChangeRow:
+    user_id: uuid.UUID
+    from_participant_id: uuid.UUID
+    to_participant_id: uuid.UUID
+    created_at: datetime
+
+
+def _latest_records_sql(*, cohort_clause: str | None = None, user_clause: str | None = None) -> str:
+    """The provider's latest induction record per training record (CTE body)."""
+    joins = ""
+    where = [
+        "p.lead_provider_id = :lead_provider_id",
+        "p.challenged_at IS NULL",
+        "p.challenge_reason IS NULL",
+    ]
+    if cohort_clause:
+        joins += " JOIN schedules fs ON fs.id = ir.schedule_id JOIN cohorts fc ON fc.id = fs.cohort_id"
+        where.append(cohort_clause)
+    if user_clause:
+        joins += (
+            " JOIN participant_profiles fpp ON fpp.id = ir.participant_profile_id"
+            " JOIN participant_identities fpi ON fpi.id = fpp.participant_identity_id"
+        )
+        where.append(user_clause)
+    return f"""
+        SELECT DISTINCT ON (ir.participant_profile_id)
+               ir.id AS induction_record_id, ir.participant_profile_id, ir.schedule_id, ir.training_status
+          FROM induction_records ir
+          JOIN induction_programmes ip ON ip.id = ir.induction_programme_id
+          JOIN partnerships p ON p.id = ip.partnership_id
+          {joins}
+         WHERE {" AND ".join(where)}
+         ORDER BY ir.participant_profile_id, (ir.end_date IS NULL) DESC, ir.start_date DESC,
+                  ir.created_at DESC, ir.id DESC
+    """
+
+
+_DETAIL_COLUMNS = """
+    ir.id AS induction_record_id, ir.participant_profile_id, pp.profile_type,
+    u.id AS user_id, u.full_name, u.email AS user_email, u.created_at AS user_created_at,
+    u.updated_at AS user_updated_at,
+    pref.email AS preferred_email, mentor_pi.user_id AS mentor_user_id,
+    sch.urn AS school_urn, scc.start_year AS school_cohort_year,
+    ir.induction_status, ir.training_status, ir.start_date, ir.end_date,
+    s.schedule_identifier, p.delivery_partner_id,
+    tp.trn AS teacher_trn, vd.trn AS validation_trn,
+    el.status AS eligibility_status, el.reason AS eligibility_reason,
+    pp.pupil_premium_uplift, pp.sparsity_uplift, pp.created_at AS profile_created_at,
+    pp.updated_at AS profile_updated_at, pi.updated_at AS identity_updated_at,
+    ir.updated_at AS record_updated_at, pp.induction_completion_date, pp.mentor_completion_date
+"""
+
+_DETAIL_JOINS = """
+    JOIN schedules s ON s.id = ir.schedule_id
+    JOIN induction_programmes ip ON ip.id = ir.induction_programme_id
+    JOIN school_cohorts sc ON sc.id = ip.school_cohort_id
+    JOIN schools sch ON sch.id = sc.school_id
+    JOIN cohorts scc ON scc.id = sc.cohort_id
+    LEFT JOIN partnerships p ON p.id = ip.partnership_id
+    LEFT JOIN participant_identities pref ON pref.id = ir.preferred_identity_id
+    LEFT JOIN participant_profiles mp ON mp.id = ir.mentor_profile_id
+    LEFT JOIN participant_identities mentor_pi ON mentor_pi.id = mp.participant_identity_id
+    JOIN participant_profiles pp ON pp.id = ir.participant_profile_id
+    JOIN participant_identities pi ON pi.id = pp.participant_identity_id
+    JOIN users u ON u.id = pi.user_id
+    LEFT JOIN teacher_profiles tp ON tp.id = pp.teacher_profile_id
+    LEFT JOIN ecf_participant_validation_data vd ON vd.participant_profile_id = pp.id
+    LEFT JOIN ecf_participant_eligibilities el ON el.participant_profile_id = pp.id
+"""
+
+
+def _enrolment(row: RowMapping) -> EnrolmentRow:
+    return EnrolmentRow(**row)
+
+
+class EcfParticipantRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    # ---- v1 / v2: one row per visible training record -------------------------------------
+
+    @staticmethod
+    def _v1_sql(
+        params: dict[str, Any],
+        *,
+        cohorts: CohortScope,
+        updated_since: datetime | None,
+        user_id: uuid.UUID | None,
+        paged: bool,
+    ) -> str:
+        cohort_clause = cohorts.sql("fc.start_year", params)
+        user_clause = None
+        if user_id is not None:
+            params["user_id"] = user_id
+            user_clause = "fpi.user_id = :user_id"
+        filters = ["TRUE"]
+        if updated_since is not None:
+            params["updated_since"] = updated_since
+            filters.append("u.updated_at >= :updated_since")
+        # With updated_since, syncs follow update order (as the reference does).
+        order_key = "u.updated_at" if updated_since is not None else "u.created_at"
+        limit = "LIMIT :limit OFFSET :offset" if paged else ""
+        return f"""
+            WITH latest AS ({_latest_records_sql(cohort_clause=cohort_clause, user_clause=user_clause)}),
+            page AS (
+                SELECT l.induction_record_id, {order_key} AS k1, u.id AS k2,
+                       pp.created_at AS k3, pp.id AS k4
+                  FROM latest l
+                  JOIN participant_profiles pp ON pp.id = l.participant_profile_id
+                  JOIN participant_identities pi ON pi.id = pp.participant_identity_id
+                  JOIN users u ON u.id = pi.user_id
+                 WHERE {" AND ".join(filters)}
+                 ORDER BY k1, k2, k3, k4
+                 {limit}
+            )
+            SELECT {_DETAIL_COLUMNS}
+              FROM page
+              JOIN induction_records ir ON ir.id = page.induction_record_id
+              {_DETAIL_JOINS}
+             ORDER BY page.k1, page.k2, page.k3, page.k4
+        """
+
+    async def list_v1(
+        self,
+        lead_provider_id: uuid.UUID,
+        *,
+        cohorts: CohortScope,
+        updated_since: datetime | None,
+        page: Page,
+    ) -> list[EnrolmentRow]:
+        params: dict[str, Any] = {
+            "lead_provider_id": lead_provider_id,
+            "limit": page.limit,
+            "offset": page.offset,
+        }
+        sql = self._v1_sql(params, cohorts=cohorts, updated_since=updated_since, user_id=None, paged=True)
+        result = await self.session.execute(text(sql), params)
+        return [_enrolment(r) for r in result.mappings()]
+
+    async def find_v1(
+        self, lead_provider_id: uuid.UUID, user_id: uuid.UUID, *, cohorts: CohortScope
+    ) -> list[EnrolmentRow]:
+        params: dict[str, Any] = {"lead_provider_id": lead_provider_id}
+        sql = self._v1_sql(params, cohorts=cohorts, updated_since=None, user_id=user_id, paged=False)
+        result = await self.session.execute(text(sql), params)
+        return [_enrolment(r) for r in result.mappings()]
+
+    @staticmethod
+    async def stream_v1(
+        maker: async_sessionmaker[AsyncSession],
+        lead_provider_id: uuid.UUID,
+        *,
+        cohorts: CohortScope,
+        updated_since: datetime | None,
+        batch_size: int = 1000,
+    ) -> AsyncIterator[list[EnrolmentRow]]:
+        """Every v1 row, in batches from a server-side cursor (memory stays flat)."""
+        params: dict[str, Any] = {"lead_provider_id": lead_provider_id}
+        sql = EcfParticipantRepository._v1_sql(
+            params, cohorts=cohorts, updated_since=updated_since, user_id=None, paged=False
+        )
+        async with maker() as session:
+            result = await session.stream(text(sql).execution_options(yield_per=batch_size), params)
+            async for partition in result.mappings().partitions(batch_size):
+                yield [_enrolment(r) for r in partition]
+
+    # ---- v3: one resource per user ----------------------------------------------------------
+
+    async def page_v3_user_ids(
+        self,
+        lead_provider_id: uuid.UUID,
+        *,
+        cohorts: CohortScope,
+        updated_since: datetime | None,
+        training_status: str | None,
+        from_participant_id: uuid.UUID | None,
+        user_id: uuid.UUID | None,
+        order_by: Sequence[tuple[str, bool]],
+        page: Page,
+    ) -> list[uuid.UUID]:
+        """Users with a latest provider record in the cohorts (and filters), one page of them."""
+        params: dict[str, Any] = {
+            "lead_provider_id": lead_provider_id,
+            "limit": page.limit,
+            "offset": page.offset,
+        }
+        match = ["TRUE", cohorts.sql("c.start_year", params)]
+        if training_status is not None:
+            params["training_status"] = training_status
+            match.append("l.training_status = :training_status")
+        user_filters = ["TRUE"]
+        if updated_since is not None:
+            params["updated_since"] = updated_since
+            user_filters.append("u.updated_at >= :updated_since")
+        if from_participant_id is not None:
+            params["from_participant_id"] = from_participant_id
+            user_filters.append(
+                "EXISTS (SELECT 1 FROM participant_id_changes ch"
+                " WHERE ch.user_id = u.id AND ch.from_participant_id = :from_participant_id)"
+            )
+        if user_id is not None:
+            params["user_id"] = user_id
+            user_filters.append("u.id = :user_id")
+        order = ", ".join(f"u.{column} {'DESC' if desc else 'ASC'}" for column, desc in order_by)
+        sql = f"""
+            WITH latest AS ({_latest_records_sql()}),
+            matching AS (
+                SELECT DISTINCT pi.user_id
+                  FROM latest l
+                  JOIN schedules s ON s.id = l.schedule_id
+                  JOIN cohorts c ON c.id = s.cohort_id
+                  JOIN participant_profiles pp ON pp.id = l.participant_profile_id
+                  JOIN participant_identities pi ON pi.id = pp.participant_identity_id
+                 WHERE {" AND ".join(match)}
+            )
+            SELECT u.id FROM users u JOIN matching m ON m.user_id = u.id
+             WHERE {" AND ".join(user_filters)}
+             ORDER BY {order}, u.id ASC
+             LIMIT :limit OFFSET :offset
+        """
+        result = await self.session.execute(text(sql), params)
+        return [row[0] for row in result]
+
+    async def enrolments_for_users(
+        self, lead_provider_id: uuid.UUID, user_ids: Sequence[uuid.UUID]
+    ) -> list[EnrolmentRow]:
+        """Every training record of these users that has a latest record with the provider."""
+        if not user_ids:
+            return []
+        params: dict[str, Any] = {"lead_provider_id": lead_provider_id, "user_ids": list(user_ids)}
+        sql = f"""
+            WITH latest AS ({_latest_records_sql(user_clause="fpi.user_id = ANY(:user_ids)")})
+            SELECT {_DETAIL_COLUMNS}
+              FROM latest l
+              JOIN induction_records ir ON ir.id = l.induction_record_id
+              {_DETAIL_JOINS}
+             ORDER BY pp.created_at, pp.id
+        """
+        result = await self.session.execute(text(sql), params)
+        return [_enrolment(r) for r in result.mappings()]
+
+    async def user_updated_at(self, user_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, datetime]:
+        """Latest change to anything a v3 participant shows: user, identities, ECF profiles, records."""
+        if not user_ids:
+            return {}
+        sql = """
+            SELECT u.id, GREATEST(
+                u.updated_at,
+                (SELECT max(pi.updated_at) FROM participant_identities pi WHERE pi.user_id = u.id),
+                (SELECT max(pp.updated_at) FROM participant_profiles pp
+                   JOIN participant_identities pi ON pi.id = pp.participant_identity_id
+                  WHERE pi.user_id = u.id AND pp.profile_type IN ('ect', 'mentor')),
+                (SELECT max(ir.updated_at) FROM induction_records ir
+                   JOIN participant_profiles pp ON pp.id = ir.participant_profile_id
+                   JOIN participant_identities pi ON pi.id = pp.participant_identity_id
+                  WHERE pi.user_id = u.id AND pp.profile_type IN ('ect', 'mentor'))
+            ) AS updated_at
+              FROM users u WHERE u.id = ANY(:user_ids)
+        """
+        result = await self.session.execute(text(sql), {"user_ids": list(user_ids)})
+        return {row[0]: row[1] for row in result}
+
+    async def id_changes(self, user_ids: Sequence[uuid.UUID]) -> list[IdChangeRow]:
+        if not user_ids:
+            return []
+        sql = """
+            SELECT user_id, from_participant_id, to_participant_id, created_at
+              FROM participant_id_changes WHERE user_id = ANY(:user_ids)
+             ORDER BY created_at DESC, id DESC
+        """
+        result = await self.session.execute(text(sql), {"user_ids": list(user_ids)})
+        return [IdChangeRow(**r) for r in result.mappings()]
+
+    async def latest_provider_states(
+        self, profile_ids: Sequence[uuid.UUID], cpd_lead_provider_id: uuid.UUID
+    ) -> list[StateRow]:
+        """The provider's latest withdrawn and deferred state rows per training record."""
+        if not profile_ids:
+            return []
+        sql = """
+            SELECT DISTINCT ON (participant_profile_id, state)
+                   participant_profile_id, state, reason, created_at
+              FROM participant_profile_states
+             WHERE participant_profile_id = ANY(:profile_ids)
+               AND cpd_lead_provider_id = :cpd_lead_provider_id
+               AND state IN ('withdrawn', 'deferred')
+             ORDER BY participant_profile_id, state, created_at DESC, id DESC
+        """
+        result = await self.session.execute(
+            text(sql), {"profile_ids": list(profile_ids), "cpd_lead_provider_id": cpd_lead_provider_id}
+        )
+        return [StateRow(**r) for r in result.mappings()]

@@ -1,0 +1,89 @@
+"""API token queries."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.models import ApiToken, CpdLeadProvider, LeadProvider, NpqLeadProvider
+
+
+@dataclass(frozen=True)
+class TokenOwner:
+    token_id: uuid.UUID
+    scope: str
+    last_used_at: datetime | None
+    cpd_lead_provider_id: uuid.UUID | None
+    cpd_lead_provider_name: str | None
+    lead_provider_id: uuid.UUID | None
+    npq_lead_provider_id: uuid.UUID | None
+    school_id: uuid.UUID | None
+
+
+class TokenRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def find_by_hash(self, hashed_token: str) -> TokenOwner | None:
+        stmt = (
+            select(
+                ApiToken.id,
+                ApiToken.scope,
+                ApiToken.last_used_at,
+                ApiToken.cpd_lead_provider_id,
+                CpdLeadProvider.name,
+                LeadProvider.id,
+                NpqLeadProvider.id,
+                ApiToken.school_id,
+            )
+            .outerjoin(CpdLeadProvider, CpdLeadProvider.id == ApiToken.cpd_lead_provider_id)
+            .outerjoin(LeadProvider, LeadProvider.cpd_lead_provider_id == CpdLeadProvider.id)
+            .outerjoin(NpqLeadProvider, NpqLeadProvider.cpd_lead_provider_id == CpdLeadProvider.id)
+            .where(ApiToken.hashed_token == hashed_token, ApiToken.revoked_at.is_(None))
+        )
+        row = (await self.session.execute(stmt)).first()
+        return TokenOwner(*row) if row else None
+
+    async def record_use(self, token_id: uuid.UUID, now: datetime, granularity: timedelta) -> None:
+        """Write last_used_at, at most once per `granularity` (no write on every request)."""
+        await self.session.execute(
+            update(ApiToken)
+            .where(
+                ApiToken.id == token_id,
+                or_(ApiToken.last_used_at.is_(None), ApiToken.last_used_at < now - granularity),
+            )
+            .values(last_used_at=now)
+            .execution_options(synchronize_session=False)
+        )
+
+    async def create(
+        self,
+        hashed_token: str,
+        *,
+        scope: str,
+        cpd_lead_provider_id: uuid.UUID | None = None,
+        school_id: uuid.UUID | None = None,
+        description: str | None = None,
+    ) -> ApiToken:
+        token = ApiToken(
+            hashed_token=hashed_token,
+            scope=scope,
+            cpd_lead_provider_id=cpd_lead_provider_id,
+            school_id=school_id,
+            description=description,
+        )
+        self.session.add(token)
+        await self.session.flush()
+        return token
+
+    async def find_cpd_lead_provider(self, name_or_id: str) -> CpdLeadProvider | None:
+        try:
+            ident: uuid.UUID | None = uuid.UUID(name_or_id)
+        except ValueError:
+            ident = None
+        condition = CpdLeadProvider.id == ident if ident else CpdLeadProvider.name.ilike(name_or_id)
+        return (await self.session.execute(select(CpdLeadProvider).where(condition))).scalar_one_or_none()
