@@ -9,12 +9,14 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from app.api.deps import SessionDep
 from app.api.errors import install_error_handlers
 from app.api.responses import JSONAPIResponse
 from app.api.v1.routes import router as v1_router
 from app.api.v2.routes import router as v2_router
 from app.api.v3.routes import router as v3_router
 from app.db import create_engine, create_sessionmaker
+from app.repositories.health import database_ok
 from app.settings import Settings, get_settings
 
 log = logging.getLogger("cpd_api")
@@ -57,4 +59,10 @@ def create_app(
     app.include_router(v1_router)
     app.include_router(v2_router)
     app.include_router(v3_router)
+
+    @app.get("/healthz", include_in_schema=False)
+    async def healthz(session: SessionDep) -> JSONAPIResponse:
+        """Liveness and database reachability, for load balancers and the container healthcheck."""
+        return JSONAPIResponse({"status": "ok", "database": await database_ok(session)})
+
     return app

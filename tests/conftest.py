@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import asyncio
 import os
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from typing import TypeVar
 from pathlib import Path
 
 import httpx
@@ -34,6 +36,7 @@ from fastapi import FastAPI
 ROOT = Path(__file__).resolve().parent.parent
 TEST_DATABASE = "cpd_api_test"
 TEST_HMAC_KEY = "test-hmac-key"
+T = TypeVar("T")
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -58,12 +61,18 @@ async def _recreate_database(server_url: str, database: str) -> None:
     await admin.dispose()
 
 
+def in_thread(fn: Callable[[], T]) -> T:
+    """Run blocking code that starts its own event loop (Alembic, asyncio.run) off the test loop."""
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(fn).result()
+
+
 def _test_database_url() -> str:
     explicit = os.environ.get("TEST_DATABASE_URL")
     if explicit:
         return explicit
     server = os.environ.get("DATABASE_URL") or embedded_pg.start(ROOT / ".pgdata" / "server")
-    asyncio.run(_recreate_database(server, TEST_DATABASE))
+    in_thread(lambda: asyncio.run(_recreate_database(server, TEST_DATABASE)))
     return make_url(async_url(server)).set(database=TEST_DATABASE).render_as_string(hide_password=False)
 
 
@@ -71,7 +80,7 @@ def _test_database_url() -> str:
 def database_url() -> str:
     url = _test_database_url()
     # The schema comes from the migrations themselves, applied from scratch each run.
-    upgrade(url)
+    in_thread(lambda: upgrade(url))
     return url
 
 
