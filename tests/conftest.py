@@ -10,12 +10,13 @@ import asyncio
 import os
 from collections.abc import AsyncIterator, Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from typing import TypeVar
 from pathlib import Path
+from typing import TypeVar
 
 import httpx
 import pytest
 import pytest_asyncio
+from fastapi import FastAPI
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import (
@@ -31,7 +32,6 @@ from app.db import async_url
 from app.main import create_app
 from app.migrate import upgrade
 from app.settings import Environment, Settings
-from fastapi import FastAPI
 
 ROOT = Path(__file__).resolve().parent.parent
 TEST_DATABASE = "cpd_api_test"

@@ -4,11 +4,7 @@ import httpx
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tests import factories as f
-try:
-    from tests.contract import assert_matches_spec
-except ImportError:  # pragma: no cover
-    def assert_matches_spec(*a: object, **k: object) -> None: ...
-
+from tests.contract import assert_matches_spec
 
 
 async def test_v3_participant_list_smoke(client: httpx.AsyncClient, session: AsyncSession) -> None:
