@@ -52,7 +52,8 @@ async def _recreate_database(server_url: str, database: str) -> None:
     async with admin.connect() as conn:
         await conn.execute(
             text(
-                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :d AND pid <> pg_backend_pid()"
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                " WHERE datname = :d AND pid <> pg_backend_pid()"
             ),
             {"d": database},
         )

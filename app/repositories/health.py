@@ -7,4 +7,5 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 
 async def database_ok(session: AsyncSession) -> bool:
-    return (await session.execute(text("SELECT 1"))).scalar_one() == 1
+    value: int = (await session.execute(text("SELECT 1"))).scalar_one()
+    return value == 1
