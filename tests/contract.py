@@ -29,6 +29,7 @@ KNOWN_NULLABLE: dict[str, set[tuple[str, str]]] = {
     "v3": {
         ("ECFParticipantAttributes", "teacher_reference_number"),
         ("ECFEnrolment", "teacher_reference_number_validated"),
+        ("ECFEnrolment", "participant_status"),
         ("UnfundedMentorAttributes", "teacher_reference_number"),
     },
 }
