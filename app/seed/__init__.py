@@ -366,6 +366,21 @@ async def seed_reference_data(session: AsyncSession) -> SeedReport:
 # ---- sandbox -------------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class _Place:
+    """A partnered school's programme in a cohort (ids only)."""
+
+    school: uuid.UUID
+    programme: uuid.UUID
+    school_cohort: uuid.UUID
+
+    @classmethod
+    def of(cls, provider: ProviderSeed, year: int, index: int) -> _Place:
+        key = f"{provider.name}/{year}/{index}"
+        school = uid("school", key)
+        return cls(school, uid("programme", key), uid("school-cohort", school, year))
+
+
 class _Ecf:
     """Builds ECF people, training records and placements for the sandbox."""
 
@@ -541,6 +556,90 @@ class _Ecf:
             **values,
         )
 
+    def enrol(
+        self,
+        key: str,
+        place: _Place,
+        *,
+        identity: uuid.UUID,
+        teacher: uuid.UUID,
+        kind: str,
+        year: int,
+        minute: int,
+        start: datetime,
+        mentor: uuid.UUID | None = None,
+        **record_values: Any,
+    ) -> uuid.UUID:
+        """A training record with its first placement at `place` (same key for both)."""
+        profile = self.profile(
+            key,
+            identity=identity,
+            teacher=teacher,
+            kind=kind,
+            year=year,
+            minute=minute,
+            school_id=place.school,
+            school_cohort=place.school_cohort,
+            mentor=mentor,
+        )
+        self.record(
+            key,
+            profile=profile,
+            programme=place.programme,
+            identity=identity,
+            year=year,
+            minute=minute,
+            start=start,
+            mentor_profile_id=mentor,
+            **record_values,
+        )
+        return profile
+
+    def move(
+        self,
+        key: str,
+        source: _Place,
+        target: _Place,
+        *,
+        identity: uuid.UUID,
+        teacher: uuid.UUID,
+        minute: int,
+        start: datetime,
+        leave: datetime,
+    ) -> None:
+        """An ECT leaving `source` on `leave` and joining `target` the next day (a school transfer)."""
+        profile = self.profile(
+            key,
+            identity=identity,
+            teacher=teacher,
+            kind="ect",
+            year=2023,
+            minute=minute,
+            school_id=source.school,
+            school_cohort=source.school_cohort,
+        )
+        self.record(
+            f"{key}/leaving",
+            profile=profile,
+            programme=source.programme,
+            identity=identity,
+            year=2023,
+            minute=minute,
+            start=start,
+            end_date=leave,
+            induction_status="leaving",
+        )
+        self.record(
+            f"{key}/joining",
+            profile=profile,
+            programme=target.programme,
+            identity=identity,
+            year=2023,
+            minute=minute + 10,
+            start=leave + timedelta(days=1),
+            school_transfer=True,
+        )
+
     def state(
         self,
         key: str,
@@ -671,200 +770,112 @@ def _ecf_special_cases(ecf: _Ecf, k: int, provider: ProviderSeed) -> None:
     """Scenarios that need a second provider or a second placement."""
     rows = ecf.rows
     days = timedelta(days=1)
+    sept_2022, sept_2023 = datetime(2022, 9, 1, tzinfo=UTC), datetime(2023, 9, 1, tzinfo=UTC)
     other = ECF_PROVIDERS[(k + 1) % len(ECF_PROVIDERS)]
     base = f"{provider.name}/special"
-    school_a, prog_a, sc_a = (
-        uid("school", f"{provider.name}/2022/0"),
-        uid("programme", f"{provider.name}/2022/0"),
-        uid("school-cohort", uid("school", f"{provider.name}/2022/0"), 2022),
-    )
-    school_b23 = uid("school", f"{provider.name}/2023/1")
-    prog_b23, sc_b23 = uid("programme", f"{provider.name}/2023/1"), uid("school-cohort", school_b23, 2023)
-    other_school = uid("school", f"{other.name}/2023/0")
-    other_prog, other_sc = uid("programme", f"{other.name}/2023/0"), uid("school-cohort", other_school, 2023)
+    a22 = _Place.of(provider, 2022, 0)
+    a23 = _Place.of(provider, 2023, 0)
+    b23 = _Place.of(provider, 2023, 1)
+    elsewhere = _Place.of(other, 2023, 0)
 
     # An ECT (2022) who became a mentor (2023) with the same provider: two enrolments, one user.
     key = f"{base}/ect-to-mentor"
-    _user, identity, teacher = ecf.person(key, 2022, 500)
-    ect = ecf.profile(
+    _, identity, teacher = ecf.person(key, 2022, 500)
+    ecf.enrol(
         f"{key}/ect",
+        a22,
         identity=identity,
         teacher=teacher,
         kind="ect",
         year=2022,
         minute=500,
-        school_id=school_a,
-        school_cohort=sc_a,
-    )
-    ecf.record(
-        f"{key}/ect",
-        profile=ect,
-        programme=prog_a,
-        identity=identity,
-        year=2022,
-        minute=500,
-        start=datetime(2022, 9, 1, tzinfo=UTC),
+        start=sept_2022,
         induction_status="completed",
     )
-    mentor = ecf.profile(
+    ecf.enrol(
         f"{key}/mentor",
+        b23,
         identity=identity,
         teacher=teacher,
         kind="mentor",
         year=2023,
         minute=501,
-        school_id=school_b23,
-        school_cohort=sc_b23,
-    )
-    ecf.record(
-        f"{key}/mentor",
-        profile=mentor,
-        programme=prog_b23,
-        identity=identity,
-        year=2023,
-        minute=501,
-        start=datetime(2023, 9, 1, tzinfo=UTC),
+        start=sept_2023,
     )
 
-    # Unfunded mentors: this provider's ECT mentored by a mentor trained with another provider,
-    # and one mentored by a mentor with no training record at all.
+    # Unfunded mentors: this provider's ECTs mentored by a mentor trained with another provider,
+    # and by a mentor with no training record at all.
     key = f"{base}/unfunded"
-    _, m_identity, m_teacher = ecf.person(f"{key}/mentor", 2023, 510)
-    other_mentor = ecf.profile(
+    _, identity, teacher = ecf.person(f"{key}/mentor", 2023, 510)
+    other_mentor = ecf.enrol(
         f"{key}/mentor",
-        identity=m_identity,
-        teacher=m_teacher,
+        elsewhere,
+        identity=identity,
+        teacher=teacher,
         kind="mentor",
         year=2023,
         minute=510,
-        school_id=other_school,
-        school_cohort=other_sc,
+        start=sept_2023,
     )
-    ecf.record(
-        f"{key}/mentor",
-        profile=other_mentor,
-        programme=other_prog,
-        identity=m_identity,
-        year=2023,
-        minute=510,
-        start=datetime(2023, 9, 1, tzinfo=UTC),
-    )
-    _, u_identity, u_teacher = ecf.person(f"{key}/untrained", 2023, 511)
+    _, identity, teacher = ecf.person(f"{key}/untrained", 2023, 511)
     untrained = ecf.profile(
         f"{key}/untrained",
-        identity=u_identity,
-        teacher=u_teacher,
+        identity=identity,
+        teacher=teacher,
         kind="mentor",
         year=2023,
         minute=511,
-        school_id=school_b23,
-        school_cohort=sc_b23,
+        school_id=b23.school,
+        school_cohort=b23.school_cohort,
         eligibility=None,
     )
     for j, mentor_profile in enumerate((other_mentor, untrained)):
-        ect_key = f"{key}/ect{j}"
-        _, e_identity, e_teacher = ecf.person(ect_key, 2023, 512 + j)
-        ect_profile = ecf.profile(
-            ect_key,
-            identity=e_identity,
-            teacher=e_teacher,
+        _, identity, teacher = ecf.person(f"{key}/ect{j}", 2023, 512 + j)
+        ecf.enrol(
+            f"{key}/ect{j}",
+            b23,
+            identity=identity,
+            teacher=teacher,
             kind="ect",
             year=2023,
             minute=512 + j,
-            school_id=school_b23,
-            school_cohort=sc_b23,
+            start=sept_2023,
             mentor=mentor_profile,
         )
-        ecf.record(
-            ect_key,
-            profile=ect_profile,
-            programme=prog_b23,
-            identity=e_identity,
-            year=2023,
-            minute=512 + j,
-            start=datetime(2023, 9, 1, tzinfo=UTC),
-            mentor_profile_id=mentor_profile,
-        )
 
-    # Transfers to the next provider: one complete (in the past), one still in progress (future dates),
-    # and one back from the next provider to this one.
-    for j, (source, target, done) in enumerate(
-        ((provider, other, True), (provider, other, False), (other, provider, True))
-    ):
+    # Transfers to the next provider, one complete and one still in progress, and one back.
+    moves = ((provider, other, True), (provider, other, False), (other, provider, True))
+    for j, (source, target, done) in enumerate(moves):
         key = f"{base}/transfer{j}"
-        src_school = uid("school", f"{source.name}/2023/0")
-        uid("school", f"{target.name}/2023/1")
-        _, t_identity, t_teacher = ecf.person(key, 2023, 520 + j)
-        profile = ecf.profile(
-            key,
-            identity=t_identity,
-            teacher=t_teacher,
-            kind="ect",
-            year=2023,
-            minute=520 + j,
-            school_id=src_school,
-            school_cohort=uid("school-cohort", src_school, 2023),
-        )
         leave = ecf.now - 40 * days if done else ecf.now + 20 * days
-        ecf.record(
-            f"{key}/leaving",
-            profile=profile,
-            programme=uid("programme", f"{source.name}/2023/0"),
-            identity=t_identity,
-            year=2023,
+        _, identity, teacher = ecf.person(key, 2023, 520 + j)
+        ecf.move(
+            key,
+            _Place.of(source, 2023, 0),
+            _Place.of(target, 2023, 1),
+            identity=identity,
+            teacher=teacher,
             minute=520 + j,
-            start=datetime(2023, 9, 1, tzinfo=UTC),
-            end_date=leave,
-            induction_status="leaving",
-        )
-        ecf.record(
-            f"{key}/joining",
-            profile=profile,
-            programme=uid("programme", f"{target.name}/2023/1"),
-            identity=t_identity,
-            year=2023,
-            minute=530 + j,
-            start=leave + days,
-            school_transfer=True,
+            start=sept_2023,
+            leave=leave,
         )
     # A move between two schools of the same provider.
     key = f"{base}/school-move"
-    _, s_identity, s_teacher = ecf.person(key, 2023, 540)
-    profile = ecf.profile(
+    _, identity, teacher = ecf.person(key, 2023, 540)
+    ecf.move(
         key,
-        identity=s_identity,
-        teacher=s_teacher,
-        kind="ect",
-        year=2023,
+        a23,
+        b23,
+        identity=identity,
+        teacher=teacher,
         minute=540,
-        school_id=uid("school", f"{provider.name}/2023/0"),
-        school_cohort=uid("school-cohort", uid("school", f"{provider.name}/2023/0"), 2023),
-    )
-    ecf.record(
-        f"{key}/leaving",
-        profile=profile,
-        programme=uid("programme", f"{provider.name}/2023/0"),
-        identity=s_identity,
-        year=2023,
-        minute=540,
-        start=datetime(2023, 9, 1, tzinfo=UTC),
-        end_date=ecf.now - 60 * days,
-        induction_status="leaving",
-    )
-    ecf.record(
-        f"{key}/joining",
-        profile=profile,
-        programme=prog_b23,
-        identity=s_identity,
-        year=2023,
-        minute=541,
-        start=ecf.now - 59 * days,
-        school_transfer=True,
+        start=sept_2023,
+        leave=ecf.now - 60 * days,
     )
 
     # A participant whose id changed: the retired user's identity now belongs to the survivor.
     key = f"{base}/merged"
-    survivor, s_identity, s_teacher = ecf.person(f"{key}/survivor", 2023, 550)
+    survivor, _, teacher = ecf.person(f"{key}/survivor", 2023, 550)
     retired = uid("user", f"{key}/retired")
     rows.add(
         User,
@@ -884,24 +895,8 @@ def _ecf_special_cases(ecf: _Ecf, k: int, provider: ProviderSeed) -> None:
         created_at=_ts(2023, 549),
         updated_at=_ts(2023, 560),
     )
-    profile = ecf.profile(
-        key,
-        identity=old_identity,
-        teacher=s_teacher,
-        kind="ect",
-        year=2023,
-        minute=551,
-        school_id=school_b23,
-        school_cohort=sc_b23,
-    )
-    ecf.record(
-        key,
-        profile=profile,
-        programme=prog_b23,
-        identity=old_identity,
-        year=2023,
-        minute=551,
-        start=datetime(2023, 9, 1, tzinfo=UTC),
+    ecf.enrol(
+        key, b23, identity=old_identity, teacher=teacher, kind="ect", year=2023, minute=551, start=sept_2023
     )
     rows.add(
         ParticipantIdChange,
@@ -919,32 +914,23 @@ def _ecf_special_cases(ecf: _Ecf, k: int, provider: ProviderSeed) -> None:
         school_id = ecf.school(
             key,
             2023,
-            900_000 + (PROVIDERS.index(provider)) * 10 + j,
+            900_000 + PROVIDERS.index(provider) * 10 + j,
             f"{provider.name.split()[0]} {label.upper()} School",
             cip=not partner,
         )
         programme, school_cohort = ecf.programme(key, school_id, 2023, partner, challenged=challenged)
+        place = _Place(school_id, programme, school_cohort)
         for i in range(2):
-            pkey = f"{key}/p{i}"
-            _, identity, teacher = ecf.person(pkey, 2023, 570 + 2 * j + i)
-            p = ecf.profile(
-                pkey,
+            _, identity, teacher = ecf.person(f"{key}/p{i}", 2023, 570 + 2 * j + i)
+            ecf.enrol(
+                f"{key}/p{i}",
+                place,
                 identity=identity,
                 teacher=teacher,
                 kind="ect",
                 year=2023,
                 minute=570 + i,
-                school_id=school_id,
-                school_cohort=school_cohort,
-            )
-            ecf.record(
-                pkey,
-                profile=p,
-                programme=programme,
-                identity=identity,
-                year=2023,
-                minute=570 + i,
-                start=datetime(2023, 9, 1, tzinfo=UTC),
+                start=sept_2023,
             )
 
 
