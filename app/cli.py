@@ -17,13 +17,16 @@ ROOT = Path(__file__).resolve().parent.parent
 log = logging.getLogger("cpd_api.cli")
 
 
+def _embedded_pgdata(settings: Settings) -> Path:
+    pgdata = Path(settings.embedded_pgdata)
+    return pgdata if pgdata.is_absolute() else ROOT / pgdata
+
+
 def database_url(settings: Settings) -> str:
     """DATABASE_URL, or the embedded server (started on demand, data under .pgdata/)."""
     if settings.database_url:
         return settings.database_url
-    pgdata = Path(settings.embedded_pgdata)
-    if not pgdata.is_absolute():
-        pgdata = ROOT / pgdata
+    pgdata = _embedded_pgdata(settings)
     print(f"DATABASE_URL is not set: using the embedded PostgreSQL in {pgdata}", file=sys.stderr)
     return embedded_pg.ensure_database(pgdata, settings.embedded_database)
 
@@ -107,9 +110,11 @@ def cmd_serve(settings: Settings, host: str | None, port: int | None, workers: i
 
 def main(argv: list[str] | None = None) -> None:
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
     parser = argparse.ArgumentParser(prog="cpd-api", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("migrate", help="apply database migrations")
+    sub.add_parser("stop-db", help="stop the embedded PostgreSQL (its data is kept)")
     sub.add_parser("seed", help="load reference data, plus the sandbox data outside production (idempotent)")
     token = sub.add_parser("create-token", help="create an API token for a lead provider and print it once")
     token.add_argument("provider", help="the CPD lead provider's name or id")
@@ -124,6 +129,9 @@ def main(argv: list[str] | None = None) -> None:
 
     if args.command == "migrate":
         cmd_migrate(settings)
+    elif args.command == "stop-db":
+        stopped = embedded_pg.stop(_embedded_pgdata(settings))
+        print("embedded PostgreSQL stopped" if stopped else "embedded PostgreSQL was not running")
     elif args.command == "seed":
         cmd_seed(settings)
     elif args.command == "create-token":

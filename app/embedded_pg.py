@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import os
 import re
+import subprocess
 import warnings
 from pathlib import Path
 from typing import Any
@@ -56,3 +57,22 @@ def resolve_database_url(database_url: str | None, pgdata: str | Path, database:
     if database_url:
         return database_url
     return ensure_database(pgdata, database)
+
+
+def stop(pgdata: str | Path) -> bool:
+    """Stop the embedded server (its data stays for the next start). False if it was not running."""
+    path = Path(pgdata).resolve()
+    if not (path / "postmaster.pid").exists():
+        return False
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        from pgserver import pg_ctl  # type: ignore[attr-defined]
+
+    # pgserver runs the server as its own system user when started by root.
+    user = "pgserver" if hasattr(os, "geteuid") and os.geteuid() == 0 else None
+    try:
+        pg_ctl(["-w", "-m", "fast", "stop"], pgdata=path, user=user)
+    except subprocess.CalledProcessError:
+        return False
+    _servers.pop(path, None)
+    return True
