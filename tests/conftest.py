@@ -32,6 +32,7 @@ from app.db import async_url
 from app.main import create_app
 from app.migrate import upgrade
 from app.settings import Environment, Settings
+from tests.contract import validate_exchange
 
 ROOT = Path(__file__).resolve().parent.parent
 TEST_DATABASE = "cpd_api_test"
@@ -134,9 +135,23 @@ async def client(app: FastAPI, session: AsyncSession) -> AsyncIterator[httpx.Asy
     async def flush_first(request: httpx.Request) -> None:
         await session.flush()
 
+    async def validate(response: httpx.Response) -> None:
+        # Every 200/401 of a documented path is checked against the reference OpenAPI schema.
+        await response.aread()
+        request = response.request
+        validate_exchange(
+            request.method,
+            request.url.path,
+            response.status_code,
+            response.headers.get("content-type", ""),
+            response.content,
+        )
+
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(
-        transport=transport, base_url="http://test", event_hooks={"request": [flush_first]}
+        transport=transport,
+        base_url="http://test",
+        event_hooks={"request": [flush_first], "response": [validate]},
     ) as client:
         yield client
 

@@ -100,3 +100,18 @@ def test_undocumented_status_is_reported() -> None:
 def test_documented_paths() -> None:
     assert ("GET", "/api/v1/participants/ecf") in documented_paths("v1")
     assert ("GET", "/api/v3/statements/{id}") in documented_paths("v3")
+
+
+def test_exchange_validation_used_by_the_test_client() -> None:
+    from tests.contract import validate_exchange
+
+    good = b'{"error": "HTTP Token: Access denied"}'
+    validate_exchange("GET", "/api/v3/participants/ecf/abc", 401, "application/vnd.api+json", good)
+    with pytest.raises(AssertionError):
+        validate_exchange(
+            "GET", "/api/v3/participants/ecf/abc", 200, "application/vnd.api+json", b'{"data": 1}'
+        )
+    # CSV, undocumented paths and error statuses with unreliable reference schemas are skipped
+    validate_exchange("GET", "/api/v1/participants/ecf.csv", 200, "text/csv", b"id\n")
+    validate_exchange("GET", "/api/v1/participants", 200, "application/vnd.api+json", b"{}")
+    validate_exchange("GET", "/api/v3/participants/ecf/abc", 404, "application/vnd.api+json", b"{}")
