@@ -1,4 +1,4 @@
-.PHONY: run test lint typecheck migrate seed bench
+.PHONY: run test lint typecheck migrate seed
 
 run:        ## migrate, seed the sandbox and serve (embedded PostgreSQL unless DATABASE_URL is set)
 	./scripts/run
@@ -18,5 +18,3 @@ migrate:
 seed:
 	.venv/bin/cpd-api seed
 
-bench:
-	.venv/bin/python -m bench
