@@ -35,6 +35,12 @@ KNOWN_NULLABLE: dict[str, set[tuple[str, str]]] = {
     },
 }
 
+# Attributes the reference service sends that its own documents leave out of the schema (the
+# document's example shows them). Listed in the README with KNOWN_NULLABLE.
+KNOWN_EXTRA: dict[str, dict[str, dict[str, Any]]] = {
+    "v3": {"ParticipantDeclarationAttributes": {"created_at": {"type": "string", "format": "date-time"}}},
+}
+
 _DROP = {"example", "examples", "xml", "discriminator", "readOnly", "writeOnly", "deprecated", "externalDocs"}
 
 
@@ -76,6 +82,7 @@ def _convert(version: str, node: Any, component: str | None, seen: tuple[str, ..
                 ):
                     converted = _nullable(converted)
                 props[prop] = converted
+            props.update(KNOWN_EXTRA.get(version, {}).get(component or "", {}))
             out["properties"] = props
         elif key == "required" and not isinstance(value, list):
             continue  # a stray `required: false` inside a property schema

@@ -29,6 +29,7 @@ from app.models import (
     InductionRecord,
     LeadProvider,
     NpqLeadProvider,
+    ParticipantDeclaration,
     ParticipantIdChange,
     ParticipantIdentity,
     ParticipantProfile,
@@ -38,6 +39,8 @@ from app.models import (
     Schedule,
     School,
     SchoolCohort,
+    Statement,
+    StatementLineItem,
     TeacherProfile,
     User,
 )
@@ -368,3 +371,63 @@ async def id_change(session: AsyncSession, survivor: Person, retired: Person) ->
     session.add(row)
     await session.flush()
     return row
+
+
+async def declaration(
+    session: AsyncSession,
+    participant_: Participant,
+    provider_: Provider,
+    *,
+    state: str = "submitted",
+    declaration_type: str = "started",
+    course_identifier: str | None = None,
+    **values: object,
+) -> ParticipantDeclaration:
+    course = course_identifier or (
+        "ecf-mentor" if participant_.profile.profile_type == "mentor" else "ecf-induction"
+    )
+    row = ParticipantDeclaration(
+        programme="ecf",
+        user_id=participant_.person.user.id,
+        participant_profile_id=participant_.profile.id,
+        cpd_lead_provider_id=provider_.cpd.id,
+        declaration_type=declaration_type,
+        declaration_date=values.pop("declaration_date", at(-5)),
+        course_identifier=course,
+        state=state,
+        delivery_partner_id=participant_.programme.delivery_partner.id
+        if participant_.programme.delivery_partner
+        else None,
+        evidence_held=values.pop("evidence_held", None),
+        **values,
+    )
+    session.add(row)
+    await session.flush()
+    return row
+
+
+async def statement(
+    session: AsyncSession, provider_: Provider, year: int = 2022, **values: object
+) -> Statement:
+    c = await cohort(session, year)
+    row = Statement(
+        programme=values.pop("programme", "ecf"),
+        name=values.pop("name", f"January {year + 1} {n()}"),
+        cpd_lead_provider_id=provider_.cpd.id,
+        cohort_id=c.id,
+        deadline_date=values.pop("deadline_date", date(year + 1, 1, 31)),
+        payment_date=values.pop("payment_date", date(year + 1, 2, 25)),
+        **values,
+    )
+    session.add(row)
+    await session.flush()
+    return row
+
+
+async def line_item(
+    session: AsyncSession, statement_: Statement, declaration_: ParticipantDeclaration, state: str
+) -> None:
+    session.add(
+        StatementLineItem(statement_id=statement_.id, participant_declaration_id=declaration_.id, state=state)
+    )
+    await session.flush()

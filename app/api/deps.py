@@ -11,7 +11,14 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.api.query import ListQuery, parse_iso8601, parse_list_query
 from app.clock import SYSTEM_CLOCK, Clock
-from app.domain.auth import Caller, EcfProvider, authenticate, require_ecf
+from app.domain.auth import (
+    Caller,
+    EcfProvider,
+    LeadProviderCaller,
+    authenticate,
+    require_ecf,
+    require_lead_provider,
+)
 from app.domain.errors import BadRequest
 from app.repositories.tokens import TokenRepository
 from app.security import parse_authorization
@@ -78,6 +85,13 @@ def get_ecf_provider(caller: CallerDep) -> EcfProvider:
 
 
 EcfProviderDep = Annotated[EcfProvider, Depends(get_ecf_provider)]
+
+
+def get_lead_provider(caller: CallerDep) -> LeadProviderCaller:
+    return require_lead_provider(caller)
+
+
+LeadProviderDep = Annotated[LeadProviderCaller, Depends(get_lead_provider)]
 
 
 def get_list_query(request: Request) -> ListQuery:

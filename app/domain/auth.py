@@ -36,6 +36,16 @@ class EcfProvider:
     name: str
 
 
+@dataclass(frozen=True)
+class LeadProviderCaller:
+    """Any lead provider (ECF, NPQ or both) calling an endpoint open to both programmes."""
+
+    cpd_lead_provider_id: uuid.UUID
+    lead_provider_id: uuid.UUID | None
+    npq_lead_provider_id: uuid.UUID | None
+    name: str
+
+
 async def authenticate(repo: TokenRepository, raw_token: str | None, key: str, now: datetime) -> Caller:
     if not raw_token:
         raise Unauthenticated()
@@ -65,6 +75,18 @@ def require_ecf(caller: Caller) -> EcfProvider:
     return EcfProvider(
         cpd_lead_provider_id=caller.cpd_lead_provider_id,
         lead_provider_id=caller.lead_provider_id,
+        name=caller.cpd_lead_provider_name or "",
+    )
+
+
+def require_lead_provider(caller: Caller) -> LeadProviderCaller:
+    """Endpoints shared by ECF and NPQ need a lead-provider token (else 403)."""
+    if caller.scope is not TokenScope.LEAD_PROVIDER or caller.cpd_lead_provider_id is None:
+        raise Forbidden()
+    return LeadProviderCaller(
+        cpd_lead_provider_id=caller.cpd_lead_provider_id,
+        lead_provider_id=caller.lead_provider_id,
+        npq_lead_provider_id=caller.npq_lead_provider_id,
         name=caller.cpd_lead_provider_name or "",
     )
 

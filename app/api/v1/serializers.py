@@ -5,7 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from app.api.serialization import rfc3339, str_or_none
+from app.domain import declarations
 from app.domain import ecf_participants as ecf
+from app.repositories.declarations import DeclarationRow
 from app.repositories.ecf_participants import EnrolmentRow
 
 ECF_PARTICIPANT_CSV_HEADER = (
@@ -57,3 +59,21 @@ def ecf_participant(row: EnrolmentRow) -> dict[str, Any]:
 def ecf_participant_csv_row(row: EnrolmentRow) -> list[Any]:
     attributes = ecf_participant_attributes(row)
     return [str(row.user_id), *(attributes[name] for name in ECF_PARTICIPANT_CSV_HEADER[1:])]
+
+
+def declaration_attributes(row: DeclarationRow) -> dict[str, Any]:
+    return {
+        "participant_id": str(row.user_id),
+        "declaration_type": row.declaration_type,
+        "course_identifier": row.course_identifier,
+        "eligible_for_payment": declarations.eligible_for_payment(row),
+        "declaration_date": rfc3339(row.declaration_date),
+        "updated_at": rfc3339(row.updated_at),
+        "voided": row.state == "voided",
+        "state": declarations.api_state(row.state),
+        "has_passed": declarations.has_passed(row),
+    }
+
+
+def declaration(row: DeclarationRow) -> dict[str, Any]:
+    return {"id": str(row.id), "type": "participant-declaration", "attributes": declaration_attributes(row)}

@@ -2,7 +2,11 @@
 
 from fastapi import APIRouter
 
-from app.api.v1 import ecf_participants
+from app.api.v1 import declarations, ecf_participants
+from app.api.v2 import serializers
 
 router = APIRouter()
 router.include_router(ecf_participants.build_router("v2"))
+router.include_router(
+    declarations.build_router("v2", serializers.declaration, serializers.declaration_attributes)
+)

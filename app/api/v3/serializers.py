@@ -5,8 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from app.api.serialization import iso_date, rfc3339, str_or_none
+from app.domain import declarations
 from app.domain import ecf_participants as ecf
 from app.domain.ecf_participants import StatusChange, V3Enrolment, V3Participant
+from app.repositories.declarations import DeclarationRow
 
 
 def _change(change: StatusChange | None) -> dict[str, Any] | None:
@@ -60,5 +62,31 @@ def ecf_participant(participant: V3Participant, *, include_mentor_funding_end_da
                 }
                 for c in participant.id_changes
             ],
+        },
+    }
+
+
+def declaration(row: DeclarationRow) -> dict[str, Any]:
+    ecf_only = row.programme == "ecf"
+    return {
+        "id": str(row.id),
+        "type": "participant-declaration",
+        "attributes": {
+            "participant_id": str(row.user_id),
+            "declaration_type": row.declaration_type,
+            "course_identifier": row.course_identifier,
+            "declaration_date": rfc3339(row.declaration_date),
+            "mentor_id": str_or_none(row.mentor_user_id),
+            "state": declarations.api_state(row.state),
+            "updated_at": rfc3339(row.updated_at),
+            "created_at": rfc3339(row.created_at),
+            "delivery_partner_id": str_or_none(row.delivery_partner_id) if ecf_only else None,
+            "statement_id": str_or_none(row.statement_id),
+            "clawback_statement_id": str_or_none(row.clawback_statement_id),
+            "ineligible_for_funding_reason": declarations.ineligible_for_funding_reason(row),
+            "uplift_paid": declarations.uplift_paid(row),
+            "evidence_held": row.evidence_held if ecf_only else None,
+            "has_passed": declarations.has_passed(row),
+            "lead_provider_name": row.lead_provider_name,
         },
     }

@@ -1,0 +1,108 @@
+"""v1 participant declaration read routes (v2 mounts them with its own serializer)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends
+from fastapi.responses import StreamingResponse
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from app.api.deps import LeadProviderDep, ListQueryDep, SessionDep, get_sessionmaker
+from app.api.query import UPDATED_SINCE_PROPERTY, ListQuery, filter_parameter, page_parameter, updated_since
+from app.api.responses import JSONAPIResponse
+from app.api.serialization import csv_lines
+from app.api.v1 import schemas
+from app.api.v1 import serializers as v1_serializers
+from app.domain.auth import LeadProviderCaller
+from app.domain.declarations import DeclarationService, parse_ids
+from app.repositories.declarations import DeclarationFilters, DeclarationRow
+
+Serializer = Callable[[DeclarationRow], dict[str, Any]]
+
+DECLARATION_FILTER = filter_parameter(
+    {"updated_since": UPDATED_SINCE_PROPERTY, "participant_id": {"type": "string", "format": "uuid"}},
+    "Refine participant declarations to return.",
+    "filter[participant_id]=ab3a7848-1208-7679-942a-b4a70eed400a&filter[updated_since]=2020-11-13T11:21:55Z",
+)
+
+
+def v1_filters(query: ListQuery) -> DeclarationFilters:
+    # v1/v2: one participant id, and updated_since is exclusive
+    return DeclarationFilters(
+        participant_ids=parse_ids(query.filter("participant_id"), single=True),
+        updated_since=updated_since(query),
+        updated_since_inclusive=False,
+    )
+
+
+def build_router(version: str, serialize: Serializer, serialize_attributes: Serializer) -> APIRouter:
+    router = APIRouter(prefix=f"/api/{version}", tags=["Participant declarations"])
+
+    async def list_declarations(
+        caller: LeadProviderDep, session: SessionDep, query: ListQueryDep
+    ) -> JSONAPIResponse:
+        """List participant declarations."""
+        rows = await DeclarationService(session, caller).list(v1_filters(query), query.page)
+        return JSONAPIResponse({"data": [serialize(r) for r in rows]})
+
+    async def get_declaration(id: str, caller: LeadProviderDep, session: SessionDep) -> JSONAPIResponse:
+        """Get a single participant declaration."""
+        row = await DeclarationService(session, caller).get(id)
+        return JSONAPIResponse({"data": serialize(row)})
+
+    async def chunks(
+        maker: async_sessionmaker[AsyncSession], caller: LeadProviderCaller, filters: DeclarationFilters
+    ) -> AsyncIterator[str]:
+        header: list[str] | None = None
+        async for batch in DeclarationService.stream(maker, caller, filters):
+            lines = []
+            for row in batch:
+                attributes = serialize_attributes(row)
+                if header is None:
+                    # The header comes from the first record; no rows means an empty body.
+                    header = ["id", *attributes]
+                    lines.append(header)
+                lines.append([str(row.id), *attributes.values()])
+            yield csv_lines(None, lines)
+
+    async def declarations_csv(
+        caller: LeadProviderDep,
+        query: ListQueryDep,
+        maker: Annotated[async_sessionmaker[AsyncSession], Depends(get_sessionmaker)],
+    ) -> StreamingResponse:
+        """All participant declarations in CSV format (not paginated)."""
+        return StreamingResponse(chunks(maker, caller, v1_filters(query)), media_type="text/csv")
+
+    common: dict[str, Any] = {"response_class": JSONAPIResponse}
+    router.add_api_route(
+        "/participant-declarations",
+        list_declarations,
+        methods=["GET"],
+        operation_id=f"{version}_list_participant_declarations",
+        responses={**schemas.UNAUTHORISED, **schemas.FORBIDDEN, **schemas.BAD_REQUEST},
+        openapi_extra={"parameters": [DECLARATION_FILTER, page_parameter("participant declarations")]},
+        **common,
+    )
+    router.add_api_route(
+        "/participant-declarations.csv",
+        declarations_csv,
+        methods=["GET"],
+        operation_id=f"{version}_participant_declarations_csv",
+        response_class=StreamingResponse,
+        responses={**schemas.UNAUTHORISED, **schemas.FORBIDDEN, **schemas.BAD_REQUEST},
+        openapi_extra={"parameters": [DECLARATION_FILTER]},
+    )
+    router.add_api_route(
+        "/participant-declarations/{id}",
+        get_declaration,
+        methods=["GET"],
+        operation_id=f"{version}_get_participant_declaration",
+        responses={**schemas.UNAUTHORISED, **schemas.FORBIDDEN, **schemas.NOT_FOUND},
+        **common,
+    )
+    return router
+
+
+router = build_router("v1", v1_serializers.declaration, v1_serializers.declaration_attributes)

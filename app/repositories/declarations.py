@@ -1,0 +1,174 @@
+"""Queries behind the participant declaration endpoints."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import RowMapping, text
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from app.domain.paging import Page
+
+
+@dataclass(frozen=True)
+class DeclarationFilters:
+    participant_ids: list[uuid.UUID] | None = None
+    updated_since: datetime | None = None
+    updated_since_inclusive: bool = True
+    cohort_years: list[int] | None = None
+    delivery_partner_ids: list[uuid.UUID] | None = None
+
+
+@dataclass(frozen=True)
+class DeclarationRow:
+    id: uuid.UUID
+    programme: str
+    user_id: uuid.UUID
+    declaration_type: str
+    course_identifier: str
+    declaration_date: datetime
+    state: str
+    state_reason: str | None
+    evidence_held: str | None
+    mentor_user_id: uuid.UUID | None
+    delivery_partner_id: uuid.UUID | None
+    sparsity_uplift: bool
+    pupil_premium_uplift: bool
+    created_at: datetime
+    updated_at: datetime
+    lead_provider_name: str
+    statement_id: uuid.UUID | None
+    clawback_statement_id: uuid.UUID | None
+    latest_outcome: str | None
+    targeted_delivery_funding: bool | None
+
+
+_OWN = "d.cpd_lead_provider_id = :cpd_lead_provider_id"
+# ECF: live declarations of participants now training with the caller (e.g. after a transfer).
+_INHERITED = """
+    (
+        d.programme = 'ecf'
+        AND d.state IN ('submitted', 'eligible', 'payable', 'paid')
+        AND EXISTS (
+            SELECT 1 FROM induction_records ir
+              JOIN induction_programmes ip ON ip.id = ir.induction_programme_id
+              JOIN partnerships p ON p.id = ip.partnership_id
+             WHERE ir.participant_profile_id = d.participant_profile_id
+               AND ir.induction_status = 'active'
+               AND p.lead_provider_id = :lead_provider_id
+        )
+    )
+"""
+
+_DETAILS = """
+    SELECT d.id, d.programme, d.user_id, d.declaration_type, d.course_identifier, d.declaration_date, d.state,
+           d.state_reason, d.evidence_held, d.mentor_user_id, d.delivery_partner_id, d.sparsity_uplift,
+           d.pupil_premium_uplift, d.created_at, d.updated_at, cpd.name AS lead_provider_name,
+           (SELECT li.statement_id FROM statement_line_items li WHERE li.participant_declaration_id = d.id
+              AND li.state IN ('eligible', 'payable', 'paid') LIMIT 1) AS statement_id,
+           (SELECT li.statement_id FROM statement_line_items li WHERE li.participant_declaration_id = d.id
+              AND li.state IN ('awaiting_clawback', 'clawed_back') LIMIT 1) AS clawback_statement_id,
+           (SELECT o.state FROM participant_outcomes o WHERE o.participant_declaration_id = d.id
+             ORDER BY o.created_at DESC, o.id DESC LIMIT 1) AS latest_outcome,
+           (SELECT a.targeted_delivery_funding_eligibility FROM npq_applications a
+             WHERE a.id = d.participant_profile_id) AS targeted_delivery_funding
+      FROM participant_declarations d
+      JOIN cpd_lead_providers cpd ON cpd.id = d.cpd_lead_provider_id
+"""
+
+
+def _where(filters: DeclarationFilters, params: dict[str, Any]) -> str:
+    visible = _OWN if params.get("lead_provider_id") is None else f"{_OWN} OR {_INHERITED}"
+    clauses = [f"({visible})"]
+    if filters.participant_ids is not None:
+        params["participant_ids"] = filters.participant_ids
+        clauses.append("d.user_id = ANY(:participant_ids)")
+    if filters.updated_since is not None:
+        params["updated_since"] = filters.updated_since
+        clauses.append(f"d.updated_at {'>=' if filters.updated_since_inclusive else '>'} :updated_since")
+    if filters.delivery_partner_ids is not None:
+        params["delivery_partner_ids"] = filters.delivery_partner_ids
+        clauses.append("d.delivery_partner_id = ANY(:delivery_partner_ids)")
+    if filters.cohort_years is not None:
+        params["cohort_years"] = filters.cohort_years
+        clauses.append(
+            """(
+            (d.programme = 'ecf' AND EXISTS (
+                SELECT 1 FROM induction_records ir
+                  JOIN induction_programmes ip ON ip.id = ir.induction_programme_id
+                  JOIN school_cohorts sc ON sc.id = ip.school_cohort_id
+                  JOIN cohorts c ON c.id = sc.cohort_id
+                 WHERE ir.participant_profile_id = d.participant_profile_id
+                   AND c.start_year = ANY(:cohort_years)))
+            OR (d.programme = 'npq' AND EXISTS (
+                SELECT 1 FROM participant_profiles pp
+                  JOIN schedules s ON s.id = pp.schedule_id
+                  JOIN cohorts c ON c.id = s.cohort_id
+                 WHERE pp.id = d.participant_profile_id AND c.start_year = ANY(:cohort_years))))"""
+        )
+    return " AND ".join(clauses)
+
+
+def _row(mapping: RowMapping) -> DeclarationRow:
+    return DeclarationRow(**mapping)
+
+
+class DeclarationRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    @staticmethod
+    def _params(cpd_lead_provider_id: uuid.UUID, lead_provider_id: uuid.UUID | None) -> dict[str, Any]:
+        return {
+            "cpd_lead_provider_id": cpd_lead_provider_id,
+            "lead_provider_id": lead_provider_id,
+        }
+
+    async def list(
+        self,
+        cpd_lead_provider_id: uuid.UUID,
+        lead_provider_id: uuid.UUID | None,
+        filters: DeclarationFilters,
+        page: Page,
+    ) -> list[DeclarationRow]:
+        params = self._params(cpd_lead_provider_id, lead_provider_id) | {
+            "limit": page.limit,
+            "offset": page.offset,
+        }
+        sql = f"""
+            WITH page AS (
+                SELECT d.id, d.created_at FROM participant_declarations d
+                 WHERE {_where(filters, params)}
+                 ORDER BY d.created_at, d.id LIMIT :limit OFFSET :offset
+            )
+            {_DETAILS} JOIN page ON page.id = d.id
+            ORDER BY d.created_at, d.id
+        """
+        return [_row(r) for r in (await self.session.execute(text(sql), params)).mappings()]
+
+    async def find(
+        self, cpd_lead_provider_id: uuid.UUID, lead_provider_id: uuid.UUID | None, declaration_id: uuid.UUID
+    ) -> DeclarationRow | None:
+        params = self._params(cpd_lead_provider_id, lead_provider_id) | {"id": declaration_id}
+        sql = f"{_DETAILS} WHERE d.id = :id AND {_where(DeclarationFilters(), params)}"
+        row = (await self.session.execute(text(sql), params)).mappings().first()
+        return _row(row) if row else None
+
+    @staticmethod
+    async def stream(
+        maker: async_sessionmaker[AsyncSession],
+        cpd_lead_provider_id: uuid.UUID,
+        lead_provider_id: uuid.UUID | None,
+        filters: DeclarationFilters,
+        batch_size: int = 1000,
+    ) -> AsyncIterator[Sequence[DeclarationRow]]:
+        params = DeclarationRepository._params(cpd_lead_provider_id, lead_provider_id)
+        sql = f"{_DETAILS} WHERE {_where(filters, params)} ORDER BY d.created_at, d.id"
+        async with maker() as session:
+            result = await session.stream(text(sql).execution_options(yield_per=batch_size), params)
+            async for partition in result.mappings().partitions(batch_size):
+                yield [_row(r) for r in partition]

@@ -1,0 +1,191 @@
+"""Reading participant declarations in v1, v2 and v3: visibility, attributes, filters, CSV."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+import httpx
+import pytest
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from tests import factories as f
+
+LISTS = {
+    "v1": "/api/v1/participant-declarations",
+    "v2": "/api/v2/participant-declarations",
+    "v3": "/api/v3/participant-declarations",
+}
+
+
+def ids(response: httpx.Response) -> list[str]:
+    assert response.status_code == 200, response.text
+    return [d["id"] for d in response.json()["data"]]
+
+
+async def test_attributes_per_version(client: httpx.AsyncClient, session: AsyncSession) -> None:
+    lp = await f.provider(session, "Example Institute")
+    mentor = await f.participant(session, lp.lead_provider, profile_type="mentor")
+    ect = await f.participant(
+        session,
+        lp.lead_provider,
+        mentor=mentor.profile,
+        programme_=mentor.programme,
+        pupil_premium_uplift=True,
+    )
+    d = await f.declaration(
+        session,
+        ect,
+        lp,
+        state="paid",
+        pupil_premium_uplift=True,
+        evidence_held="other",
+        mentor_user_id=mentor.person.user.id,
+    )
+    statement = await f.statement(session, lp)
+    await f.line_item(session, statement, d, "paid")
+    v1 = (await client.get(f"{LISTS['v1']}/{d.id}", headers=lp.headers)).json()["data"]["attributes"]
+    assert list(v1) == [
+        "participant_id",
+        "declaration_type",
+        "course_identifier",
+        "eligible_for_payment",
+        "declaration_date",
+        "updated_at",
+        "voided",
+        "state",
+        "has_passed",
+    ]
+    assert (v1["eligible_for_payment"], v1["voided"], v1["state"], v1["has_passed"]) == (
+        False,
+        False,
+        "paid",
+        None,
+    )
+    v2 = (await client.get(f"{LISTS['v2']}/{d.id}", headers=lp.headers)).json()["data"]["attributes"]
+    assert list(v2) == [
+        "participant_id",
+        "declaration_type",
+        "course_identifier",
+        "declaration_date",
+        "updated_at",
+        "state",
+        "has_passed",
+    ]
+    v3 = (await client.get(f"{LISTS['v3']}/{d.id}", headers=lp.headers)).json()["data"]["attributes"]
+    assert v3 | {"updated_at": None, "created_at": None, "declaration_date": None} == {
+        "participant_id": ect.id,
+        "declaration_type": "started",
+        "course_identifier": "ecf-induction",
+        "declaration_date": None,
+        "mentor_id": mentor.id,
+        "state": "paid",
+        "updated_at": None,
+        "created_at": None,
+        "delivery_partner_id": str(ect.programme.delivery_partner.id),  # type: ignore[union-attr]
+        "statement_id": str(statement.id),
+        "clawback_statement_id": None,
+        "ineligible_for_funding_reason": None,
+        "uplift_paid": True,
+        "evidence_held": "other",
+        "has_passed": None,
+        "lead_provider_name": "Example Institute",
+    }
+
+
+async def test_states_are_dasherised_and_refundable_line_items_are_clawbacks(
+    client: httpx.AsyncClient, session: AsyncSession
+) -> None:
+    lp = await f.provider(session)
+    p = await f.participant(session, lp.lead_provider)
+    d = await f.declaration(session, p, lp, state="awaiting_clawback")
+    paid_on, clawed_on = await f.statement(session, lp), await f.statement(session, lp)
+    await f.line_item(session, paid_on, d, "paid")
+    await f.line_item(session, clawed_on, d, "awaiting_clawback")
+    duplicate = await f.declaration(
+        session, p, lp, state="ineligible", state_reason="duplicate", declaration_type="retained-1"
+    )
+    body = {
+        x["id"]: x["attributes"] for x in (await client.get(LISTS["v3"], headers=lp.headers)).json()["data"]
+    }
+    assert body[str(d.id)]["state"] == "awaiting-clawback"
+    assert (body[str(d.id)]["statement_id"], body[str(d.id)]["clawback_statement_id"]) == (
+        str(paid_on.id),
+        str(clawed_on.id),
+    )
+    assert body[str(duplicate.id)]["ineligible_for_funding_reason"] == "duplicate_declaration"
+    assert body[str(duplicate.id)]["statement_id"] is None
+
+
+async def test_new_provider_sees_previous_providers_live_declarations(
+    client: httpx.AsyncClient, session: AsyncSession
+) -> None:
+    old, new = await f.provider(session), await f.provider(session)
+    p = await f.participant(session, old.lead_provider, induction_status="leaving", end_date=f.at(-3))
+    await f.induction_record(
+        session, p, await f.programme(session, new.lead_provider, 2022), start_date=f.at(-2)
+    )
+    live = await f.declaration(session, p, old, state="eligible")
+    await f.declaration(session, p, old, state="voided", declaration_type="retained-1")
+    mine = await f.declaration(session, p, new, state="submitted", declaration_type="retained-2")
+    for version, path in LISTS.items():
+        assert ids(await client.get(path, headers=new.headers)) == [str(live.id), str(mine.id)], version
+        assert str(mine.id) not in ids(await client.get(path, headers=old.headers))
+    assert (await client.get(f"{LISTS['v3']}/{mine.id}", headers=old.headers)).status_code == 404
+
+
+async def test_other_providers_declarations_are_404(client: httpx.AsyncClient, session: AsyncSession) -> None:
+    lp, other = await f.provider(session), await f.provider(session)
+    d = await f.declaration(session, await f.participant(session, other.lead_provider), other)
+    for path in LISTS.values():
+        for ident in (d.id, "nope"):
+            response = await client.get(f"{path}/{ident}", headers=lp.headers)
+            assert response.status_code == 404 and response.json() == {"error": "Resource not Found"}
+
+
+async def test_npq_only_providers_may_read(client: httpx.AsyncClient, session: AsyncSession) -> None:
+    npq = await f.provider(session, ecf=False, npq=True)
+    for path in LISTS.values():
+        assert ids(await client.get(path, headers=npq.headers)) == []
+
+
+async def test_filters(client: httpx.AsyncClient, session: AsyncSession) -> None:
+    lp = await f.provider(session)
+    a = await f.participant(session, lp.lead_provider, 2022)
+    b = await f.participant(session, lp.lead_provider, 2023)
+    da = await f.declaration(session, a, lp, updated_at=f.at(-10))
+    db = await f.declaration(session, b, lp, updated_at=f.at(-1))
+    assert ids(await client.get(f"{LISTS['v1']}?filter[participant_id]={a.id}", headers=lp.headers)) == [
+        str(da.id)
+    ]
+    bad = await client.get(f"{LISTS['v1']}?filter[participant_id]=nope", headers=lp.headers)
+    assert bad.status_code == 400
+    both = await client.get(f"{LISTS['v3']}?filter[participant_id]={a.id},{b.id},nope", headers=lp.headers)
+    assert ids(both) == [str(da.id), str(db.id)]
+    assert ids(await client.get(f"{LISTS['v3']}?filter[cohort]=2023", headers=lp.headers)) == [str(db.id)]
+    dp = b.programme.delivery_partner.id  # type: ignore[union-attr]
+    assert ids(await client.get(f"{LISTS['v3']}?filter[delivery_partner_id]={dp}", headers=lp.headers)) == [
+        str(db.id)
+    ]
+    edge = db.updated_at.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    assert ids(await client.get(f"{LISTS['v3']}?filter[updated_since]={edge}", headers=lp.headers)) == [
+        str(db.id)
+    ]
+    assert ids(await client.get(f"{LISTS['v1']}?filter[updated_since]={edge}", headers=lp.headers)) == []
+
+
+@pytest.mark.parametrize("version", ["v1", "v2"])
+async def test_csv(client: httpx.AsyncClient, session: AsyncSession, version: str) -> None:
+    lp = await f.provider(session)
+    path = f"/api/{version}/participant-declarations.csv"
+    assert (await client.get(path, headers=lp.headers)).text == ""
+    d = await f.declaration(session, await f.participant(session, lp.lead_provider), lp, state="eligible")
+    rows = list(csv.reader(io.StringIO((await client.get(path, headers=lp.headers)).text)))
+    expected = {
+        "v1": "id,participant_id,declaration_type,course_identifier,eligible_for_payment,declaration_date,"
+        "updated_at,voided,state,has_passed",
+        "v2": "id,participant_id,declaration_type,course_identifier,declaration_date,"
+        "updated_at,state,has_passed",
+    }
+    assert ",".join(rows[0]) == expected[version]
+    assert rows[1][0] == str(d.id) and len(rows) == 2
