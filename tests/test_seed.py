@@ -111,3 +111,26 @@ async def test_scenarios_are_present(
     assert transfers == 4 * 6
     statements = {s for s in (await session.execute(select(Statement.state))).scalars()}
     assert statements == {"open", "payable", "paid"}
+
+
+async def test_declarations_in_every_state_are_visible(
+    client: httpx.AsyncClient, session: AsyncSession, settings: Settings
+) -> None:
+    await _seed(session, settings)
+    response = await client.get(
+        "/api/v3/participant-declarations",
+        params={"page[per_page]": "3000"},
+        headers={"Authorization": "Bearer ambition-token"},
+    )
+    declarations = [d["attributes"] for d in response.json()["data"]]
+    assert {d["state"] for d in declarations} == {
+        "submitted",
+        "eligible",
+        "paid",
+        "awaiting-clawback",
+        "voided",
+    }
+    assert all(d["statement_id"] for d in declarations if d["state"] in ("eligible", "paid"))
+    assert all(d["clawback_statement_id"] for d in declarations if d["state"] == "awaiting-clawback")
+    assert not any(d["statement_id"] for d in declarations if d["state"] in ("submitted", "voided"))
+    assert any(d["uplift_paid"] for d in declarations)

@@ -26,6 +26,7 @@ from app.models import (
     CallOffContract,
     Cohort,
     CpdLeadProvider,
+    DeclarationStateChange,
     DeliveryPartner,
     EcfParticipantEligibility,
     EcfParticipantValidationData,
@@ -38,6 +39,7 @@ from app.models import (
     NpqCourse,
     NpqLeadProvider,
     ParticipantBand,
+    ParticipantDeclaration,
     ParticipantIdChange,
     ParticipantIdentity,
     ParticipantProfile,
@@ -48,6 +50,7 @@ from app.models import (
     School,
     SchoolCohort,
     Statement,
+    StatementLineItem,
     TeacherProfile,
     User,
 )
@@ -697,11 +700,13 @@ def _ecf_rows(rows: _Rows, today: date) -> None:
                 schools.append((school_id, *ecf.programme(key, school_id, year, provider)))
             start = datetime(year, 9, 1, tzinfo=UTC)
             mentors: list[uuid.UUID] = []
+            mentor_users: dict[uuid.UUID | None, uuid.UUID] = {}
+            declared: list[uuid.UUID] = []
             for i in range(count):
                 key = f"{provider.name}/{year}/p{i}"
                 school_id, programme, school_cohort = schools[i % 2]
                 kind = "mentor" if i % 3 == 0 else "ect"
-                _user, identity, teacher = ecf.person(key, year, i, trn=None if i % 11 == 3 else "auto")
+                user, identity, teacher = ecf.person(key, year, i, trn=None if i % 11 == 3 else "auto")
                 eligibility = {0: "ineligible", 1: "manual_check", 2: None}.get(i % 7, "eligible")
                 reason = (
                     "different_trn" if i % 17 == 4 else ("no_qts" if eligibility == "ineligible" else "none")
@@ -763,7 +768,121 @@ def _ecf_rows(rows: _Rows, today: date) -> None:
                     ecf.state(key, profile, provider, training, reason_text, year, i + 1)
                 if kind == "mentor":
                     mentors.append(profile)
+                    mentor_users[profile] = user
+                if i % 2 == 0 and eligibility == "eligible" and status_kind != 1:
+                    declared.append(profile)
+                    mentor = mentors[-2 if kind == "mentor" else -1] if len(mentors) > 1 else None
+                    _declaration(
+                        rows,
+                        f"{key}/started",
+                        provider,
+                        year,
+                        today,
+                        user=user,
+                        profile=profile,
+                        kind=kind,
+                        variant=len(declared),
+                        minute=i,
+                        mentor_user=mentor_users.get(mentor) if kind == "ect" else None,
+                        uplifts=(i % 5 in (1, 3), i % 5 in (2, 3)),
+                    )
         _ecf_special_cases(ecf, k, provider)
+
+
+def _open_statement_month(year: int, today: date) -> date | None:
+    """The month of the earliest open output statement of a cohort (deadline today or later)."""
+    month = (today.replace(day=1) + timedelta(days=32)).replace(day=1)
+    first, last = date(year, 11, 1), date(year + 3, 10, 1)
+    while month.month in (9, 10):  # service-fee-only months
+        month = (month + timedelta(days=32)).replace(day=1)
+    return month if first <= month <= last else None
+
+
+def _declaration(
+    rows: _Rows,
+    key: str,
+    provider: ProviderSeed,
+    year: int,
+    today: date,
+    *,
+    user: uuid.UUID,
+    profile: uuid.UUID,
+    kind: str,
+    variant: int,
+    minute: int,
+    mentor_user: uuid.UUID | None,
+    uplifts: tuple[bool, bool],
+) -> None:
+    """A `started` declaration in one of several states, with its history and statement line items.
+
+    Paid ones sit on the cohort's first (paid) statement; eligible ones, and the clawback of an
+    awaiting-clawback one, on the earliest open statement when the cohort still has one.
+    """
+    open_month = _open_statement_month(year, today)
+    states = ("paid", "eligible", "submitted", "awaiting_clawback", "voided")
+    state = states[variant % len(states)]
+    if state in ("eligible", "awaiting_clawback") and open_month is None:
+        state = "paid"
+    history = {
+        "paid": ("eligible", "payable", "paid"),
+        "eligible": ("eligible",),
+        "submitted": ("submitted",),
+        "awaiting_clawback": ("eligible", "payable", "paid", "awaiting_clawback"),
+        "voided": ("submitted", "voided"),
+    }[state]
+    created = datetime(year, 10, 1, 10, tzinfo=UTC) + timedelta(minutes=minute)
+    declaration_id = rows.add(
+        ParticipantDeclaration,
+        id=uid("declaration", key),
+        programme="ecf",
+        user_id=user,
+        participant_profile_id=profile,
+        cpd_lead_provider_id=uid("cpd", provider.name),
+        cohort_id=uid("cohort", year),
+        declaration_type="started",
+        declaration_date=created,
+        course_identifier="ecf-induction" if kind == "ect" else "ecf-mentor",
+        state=state,
+        evidence_held=None,
+        delivery_partner_id=uid("dp", provider.name),
+        mentor_user_id=mentor_user,
+        pupil_premium_uplift=uplifts[0],
+        sparsity_uplift=uplifts[1],
+        voided_at=created + timedelta(days=3) if state == "voided" else None,
+        created_at=created,
+        updated_at=created + timedelta(days=len(history)),
+    )
+    for n, step in enumerate(history):
+        at = created + timedelta(days=n)
+        rows.add(
+            DeclarationStateChange,
+            id=uid("declaration-state", key, n),
+            participant_declaration_id=declaration_id,
+            state=step,
+            created_at=at,
+            updated_at=at,
+        )
+    first_statement = uid("statement", provider.name, "ecf", year, date(year, 11, 1))
+    items: list[tuple[uuid.UUID, str]] = []
+    if state == "paid":
+        items.append((first_statement, "paid"))
+    elif state == "awaiting_clawback" and open_month is not None:
+        items += [
+            (first_statement, "paid"),
+            (uid("statement", provider.name, "ecf", year, open_month), state),
+        ]
+    elif state == "eligible" and open_month is not None:
+        items.append((uid("statement", provider.name, "ecf", year, open_month), "eligible"))
+    for statement_id, item_state in items:
+        rows.add(
+            StatementLineItem,
+            id=uid("line-item", key, item_state),
+            statement_id=statement_id,
+            participant_declaration_id=declaration_id,
+            state=item_state,
+            created_at=created,
+            updated_at=created,
+        )
 
 
 def _ecf_special_cases(ecf: _Ecf, k: int, provider: ProviderSeed) -> None:
@@ -1140,6 +1259,9 @@ async def seed_sandbox(session: AsyncSession, *, settings: Settings, today: date
             InductionRecord,
             ParticipantProfileState,
             ParticipantIdChange,
+            ParticipantDeclaration,
+            DeclarationStateChange,
+            StatementLineItem,
         ],
     )
     # Each school cohort's default programme is the one created with it (set once, if unset).
