@@ -1,9 +1,18 @@
-"""Schedules and milestone dates of every cohort, as plain data.
+"""Every schedule and its milestones, per cohort, as plain data (no database access).
 
-ECF standard schedules are bounded by their milestone date; non-standard ECF and every NPQ
-schedule are open-ended (no milestone date). The reference publishes no ECF schedules for
-2024: they are derived here from the 2023 ones, one year later, so 2024 participants have
-schedules (listed in the README's differences).
+Used by the seed to create `schedules`/`milestones` rows, and reusable wherever a schedule's
+windows are needed without a query (for example declaration validation tests).
+
+Sources: the reference schedules table for 2021-2023 (ECF and NPQ) and 2024 (NPQ).
+
+* Two ECF gaps in the reference data for 2021 are filled from the published guidance:
+  the `completed` milestone of `ecf-standard-january` and the whole `ecf-standard-april`.
+* The reference publishes no ECF schedules for the 2024 cohort. 2024 ECF schedules here are the
+  2023 ones shifted by one year (same identifiers, same milestone shape), so 2024 ECF
+  participants have a schedule. This is a deliberate difference from the reference.
+* Standard ECF milestones are bounded (start_date .. milestone_date); non-standard ECF
+  (extended, reduced, replacement) and every NPQ milestone is open-ended (milestone_date None)
+  and shares one start date, which is also the payment date (except the NPQ overrides below).
 """
 
 from __future__ import annotations
@@ -17,6 +26,24 @@ ECF_TYPES = ("started", "retained-1", "retained-2", "retained-3", "retained-4", 
 EXTENDED_TYPES = (*ECF_TYPES, "extended-1", "extended-2", "extended-3")
 NPQ_LEADERSHIP_TYPES = ("started", "retained-1", "retained-2", "completed")
 NPQ_SPECIALIST_TYPES = ("started", "retained-1", "completed")
+
+SCHEDULE_COHORTS = (2021, 2022, 2023, 2024)
+DEFAULT_ECF_SCHEDULE = "ecf-standard-september"
+
+# Which schedule family an NPQ course may use (the course's "schedule type").
+NPQ_COURSE_FAMILIES: dict[str, ScheduleType] = {
+    "npq-senior-leadership": ScheduleType.NPQ_LEADERSHIP,
+    "npq-headship": ScheduleType.NPQ_LEADERSHIP,
+    "npq-executive-leadership": ScheduleType.NPQ_LEADERSHIP,
+    "npq-early-years-leadership": ScheduleType.NPQ_LEADERSHIP,
+    "npq-leading-teaching": ScheduleType.NPQ_SPECIALIST,
+    "npq-leading-behaviour-culture": ScheduleType.NPQ_SPECIALIST,
+    "npq-leading-teaching-development": ScheduleType.NPQ_SPECIALIST,
+    "npq-leading-literacy": ScheduleType.NPQ_SPECIALIST,
+    "npq-leading-primary-mathematics": ScheduleType.NPQ_SPECIALIST,
+    "npq-additional-support-offer": ScheduleType.NPQ_SUPPORT,
+    "npq-early-headship-coaching-offer": ScheduleType.NPQ_EHCO,
+}
 
 
 @dataclass(frozen=True)
@@ -34,6 +61,9 @@ class ScheduleData:
     name: str
     schedule_type: ScheduleType
     milestones: tuple[MilestoneData, ...]
+
+    def milestone(self, declaration_type: str) -> MilestoneData | None:
+        return next((m for m in self.milestones if m.declaration_type == declaration_type), None)
 
 
 def _d(value: str) -> date:
@@ -116,8 +146,6 @@ _STANDARD: dict[tuple[int, str], list[tuple[str, str, str]]] = {
     ],
 }
 
-_NON_STANDARD_START = {"september": (0, 9), "january": (1, 1), "april": (1, 4)}
-
 _NPQ: list[tuple[str, ScheduleType, tuple[str, ...], dict[int, str]]] = [
     (
         "npq-leadership-autumn",
@@ -181,21 +209,35 @@ _NPQ_PAYMENT_OVERRIDES = {
     ("npq-ehco-november", 2022): "2022-11-01",
 }
 
+# Non-standard ECF schedules start on one date per season: (years after the cohort's, month).
+_NON_STANDARD_START = {"september": (0, 9), "january": (1, 1), "april": (1, 4)}
+_NON_STANDARD = (
+    ("extended", EXTENDED_TYPES, ScheduleType.ECF),
+    ("reduced", ECF_TYPES, ScheduleType.ECF),
+    # Replacement schedules are for mentors who replace another mentor.
+    ("replacement", ECF_TYPES, ScheduleType.MENTOR),
+)
 
-def _shift_year(value: str, years: int) -> str:
+
+def _next_year(value: str) -> str:
     d = _d(value)
-    return d.replace(year=d.year + years).isoformat()
+    # 29 February has no counterpart in the following year.
+    return (d.replace(day=28) if (d.month, d.day) == (2, 29) else d).replace(year=d.year + 1).isoformat()
 
 
 def _standard(cohort: int, season: str) -> list[tuple[str, str, str]]:
     if (cohort, season) in _STANDARD:
         return _STANDARD[(cohort, season)]
-    base = _STANDARD[(cohort - 1, season)]
-    return [tuple(_shift_year(v, 1) for v in row) for row in base]  # type: ignore[misc]
+    if cohort > 2023:
+        # No published ECF schedules after 2023: repeat the previous cohort's one year later.
+        return [(_next_year(a), _next_year(b), _next_year(c)) for a, b, c in _standard(cohort - 1, season)]
+    raise KeyError(f"no ECF standard schedule for {cohort} {season}")
 
 
 def _title(identifier: str) -> str:
-    return identifier.replace("-", " ").title().replace("Ecf", "ECF").replace("Npq", "NPQ")
+    words = identifier.replace("-", " ").title().split()
+    acronyms = {"Ecf": "ECF", "Npq": "NPQ", "Ehco": "EHCO", "Aso": "ASO"}
+    return " ".join(acronyms.get(w, w) for w in words)
 
 
 def ecf_schedules(cohort: int) -> list[ScheduleData]:
@@ -207,13 +249,9 @@ def ecf_schedules(cohort: int) -> list[ScheduleData]:
             for t, (start, end, pay) in zip(ECF_TYPES, _standard(cohort, season), strict=True)
         )
         schedules.append(ScheduleData(cohort, identifier, _title(identifier), ScheduleType.ECF, milestones))
-        offset, month = _NON_STANDARD_START[season]
-        start = date(cohort + offset, month, 1)
-        for kind, types, schedule_type in (
-            ("extended", EXTENDED_TYPES, ScheduleType.ECF),
-            ("reduced", ECF_TYPES, ScheduleType.ECF),
-            ("replacement", ECF_TYPES, ScheduleType.MENTOR),
-        ):
+        years, month = _NON_STANDARD_START[season]
+        start = date(cohort + years, month, 1)
+        for kind, types, schedule_type in _NON_STANDARD:
             identifier = f"ecf-{kind}-{season}"
             milestones = tuple(MilestoneData(t, start, None, start) for t in types)
             schedules.append(ScheduleData(cohort, identifier, _title(identifier), schedule_type, milestones))
@@ -232,5 +270,15 @@ def npq_schedules(cohort: int) -> list[ScheduleData]:
     return schedules
 
 
-def all_schedules(cohorts: tuple[int, ...] = (2021, 2022, 2023, 2024)) -> list[ScheduleData]:
+def all_schedules(cohorts: tuple[int, ...] = SCHEDULE_COHORTS) -> list[ScheduleData]:
     return [s for c in cohorts for s in (*ecf_schedules(c), *npq_schedules(c))]
+
+
+def find_schedule(cohort: int, identifier: str) -> ScheduleData | None:
+    return next((s for s in all_schedules((cohort,)) if s.identifier == identifier), None)
+
+
+def npq_schedules_for_course(cohort: int, course_identifier: str) -> list[ScheduleData]:
+    """The cohort's schedules a course may use, in reference order (autumn before spring, ...)."""
+    family = NPQ_COURSE_FAMILIES[course_identifier]
+    return [s for s in npq_schedules(cohort) if s.schedule_type is family]
