@@ -49,7 +49,9 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 
 async def _recreate_database(server_url: str, database: str) -> None:
-    admin = create_async_engine(async_url(server_url), isolation_level="AUTOCOMMIT")
+    # Connect to the maintenance database: the one named in DATABASE_URL may not exist yet.
+    maintenance = make_url(async_url(server_url)).set(database="postgres")
+    admin = create_async_engine(maintenance, isolation_level="AUTOCOMMIT")
     async with admin.connect() as conn:
         await conn.execute(
             text(

@@ -54,6 +54,15 @@ def n() -> int:
     return next(_seq)
 
 
+def later() -> datetime:
+    """A creation time that strictly increases with each call within a test run.
+
+    Rows flushed in one transaction would otherwise share `now()`, leaving their
+    order to random UUIDs.
+    """
+    return datetime.now(UTC) - timedelta(days=1) + timedelta(milliseconds=n())
+
+
 def at(days: int = 0, base: datetime | None = None) -> datetime:
     """A timestamp `days` from now (negative = past)."""
     return (base or datetime.now(UTC)) + timedelta(days=days)
@@ -399,6 +408,7 @@ async def declaration(
         if participant_.programme.delivery_partner
         else None,
         evidence_held=values.pop("evidence_held", None),
+        created_at=values.pop("created_at", later()),
         **values,
     )
     session.add(row)
