@@ -99,3 +99,11 @@ def get_list_query(request: Request) -> ListQuery:
 
 
 ListQueryDep = Annotated[ListQuery, Depends(get_list_query)]
+
+
+def get_filter_query(request: Request) -> ListQuery:
+    return parse_list_query(request, paginated=False)
+
+
+# Filters and sort only: for CSV exports and single-record routes, which are not paginated.
+FilterQueryDep = Annotated[ListQuery, Depends(get_filter_query)]

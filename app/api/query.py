@@ -27,7 +27,9 @@ UPDATED_SINCE_ERROR = "The filter '#/updated_since' must be a valid RCF3339 date
 FILTER_NOT_A_HASH = "Filter must be a hash"
 
 _BRACKET = re.compile(r"^([a-z_]+)\[([^\]]*)\]$")
-_RUBY_INT = re.compile(r"^\s*([+-]?\d+)")
+_RUBY_INT = re.compile(r"^\s*([+-]?\d+(?:_\d+)*)")
+# Beyond this page number no list has rows; capping keeps the offset inside a bigint.
+_MAX_PAGE_NUMBER = 1_000_000_000
 # Ruby's Time.iso8601 (XML Schema dateTime), with an optional time part.
 _ISO8601 = re.compile(
     r"^\s*(-?\d{4,})-(\d\d)-(\d\d)"
@@ -59,10 +61,11 @@ class ListQuery:
 def ruby_to_i(value: str) -> int:
     """Integer conversion as the reference does it: leading digits, else 0."""
     match = _RUBY_INT.match(value)
-    return int(match.group(1)) if match else 0
+    return int(match.group(1).replace("_", "")) if match else 0
 
 
-def parse_list_query(request: Request) -> ListQuery:
+def parse_list_query(request: Request, *, paginated: bool = True) -> ListQuery:
+    """Read the bracketed parameters; `paginated=False` ignores `page` (CSV and show routes)."""
     filters: dict[str, str] = {}
     page_values: dict[str, str] = {}
     filter_is_scalar = False
@@ -72,7 +75,7 @@ def parse_list_query(request: Request) -> ListQuery:
         if key == "filter":
             filter_is_scalar = True
             continue
-        if key == "page":
+        if key == "page" and paginated:
             page_is_scalar = True
             continue
         if key == "sort":
@@ -84,7 +87,7 @@ def parse_list_query(request: Request) -> ListQuery:
         group, name = match.groups()
         if group == "filter":
             filters[name] = value
-        elif group == "page":
+        elif group == "page" and paginated:
             page_values[name] = value
     if filter_is_scalar and not filters:
         raise BadRequest(FILTER_NOT_A_HASH, title="Bad parameter")
@@ -99,7 +102,7 @@ def _page(values: dict[str, str]) -> Page:
     per_page = ruby_to_i(values["per_page"]) if "per_page" in values else 100
     if number < 1 or per_page < 1:
         raise BadRequest(PAGINATION_ERROR)
-    return Page(number=number, per_page=min(per_page, MAX_PER_PAGE))
+    return Page(number=min(number, _MAX_PAGE_NUMBER), per_page=min(per_page, MAX_PER_PAGE))
 
 
 def parse_iso8601(value: str) -> datetime | None:
@@ -108,6 +111,11 @@ def parse_iso8601(value: str) -> datetime | None:
     if not match:
         return None
     year, month, day, hour, minute, second, fraction, zone = match.groups()
+    if int(year) < 1:
+        # Ruby accepts any year; before Python's range means "since the beginning".
+        return datetime.min.replace(tzinfo=UTC)
+    if int(year) > 9999:
+        return datetime.max.replace(tzinfo=UTC)
     try:
         micro = round(float(fraction) * 1_000_000) if fraction else 0
         parsed = datetime(

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends
 from fastapi.responses import StreamingResponse
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from app.api.deps import LeadProviderDep, ListQueryDep, SessionDep, get_sessionmaker
+from app.api.deps import FilterQueryDep, LeadProviderDep, ListQueryDep, SessionDep, get_sessionmaker
 from app.api.query import UPDATED_SINCE_PROPERTY, ListQuery, filter_parameter, page_parameter, updated_since
 from app.api.responses import JSONAPIResponse
 from app.api.serialization import csv_lines
@@ -69,7 +69,7 @@ def build_router(version: str, serialize: Serializer, serialize_attributes: Seri
 
     async def declarations_csv(
         caller: LeadProviderDep,
-        query: ListQueryDep,
+        query: FilterQueryDep,
         maker: Annotated[async_sessionmaker[AsyncSession], Depends(get_sessionmaker)],
     ) -> StreamingResponse:
         """All participant declarations in CSV format (not paginated)."""

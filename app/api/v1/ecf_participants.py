@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends
 from fastapi.responses import StreamingResponse
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from app.api.deps import ClockDep, EcfProviderDep, ListQueryDep, SessionDep, get_sessionmaker
+from app.api.deps import ClockDep, EcfProviderDep, FilterQueryDep, ListQueryDep, SessionDep, get_sessionmaker
 from app.api.query import ListQuery, cohort_years, updated_since
 from app.api.responses import JSONAPIResponse
 from app.api.serialization import csv_lines
@@ -77,7 +77,7 @@ async def _csv_chunks(
 
 async def ecf_participants_csv(
     provider: EcfProviderDep,
-    query: ListQueryDep,
+    query: FilterQueryDep,
     maker: Annotated[async_sessionmaker[AsyncSession], Depends(get_sessionmaker)],
 ) -> StreamingResponse:
     """Retrieve all ECF participants in CSV format (not paginated)."""

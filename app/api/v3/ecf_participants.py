@@ -6,7 +6,7 @@ from typing import Any
 
 from fastapi import APIRouter
 
-from app.api.deps import ClockDep, EcfProviderDep, ListQueryDep, SessionDep, SettingsDep
+from app.api.deps import ClockDep, EcfProviderDep, FilterQueryDep, ListQueryDep, SessionDep, SettingsDep
 from app.api.query import ListQuery, cohort_years, updated_since
 from app.api.responses import JSONAPIResponse
 from app.api.v1.schemas import BAD_REQUEST, FORBIDDEN, NOT_FOUND, UNAUTHORISED
@@ -78,7 +78,7 @@ async def get_ecf_participant(
     session: SessionDep,
     clock: ClockDep,
     settings: SettingsDep,
-    query: ListQueryDep,
+    query: FilterQueryDep,
 ) -> JSONAPIResponse:
     """Get a single ECF participant with its enrolments."""
     service = EcfParticipantService(session, provider, clock.now())
