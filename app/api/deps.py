@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator
-from typing import Annotated
+from typing import Annotated, Any
 
+import orjson
 from fastapi import Depends, Request
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -19,7 +20,7 @@ from app.domain.auth import (
     require_ecf,
     require_lead_provider,
 )
-from app.domain.errors import BadRequest
+from app.domain.errors import BAD_JSON_STRUCTURE, BadRequest, DomainError
 from app.repositories.tokens import TokenRepository
 from app.security import parse_authorization
 from app.settings import Settings
@@ -49,6 +50,10 @@ async def _session(
         try:
             yield session
             await session.commit()
+        except DomainError as exc:
+            # A refused request may still leave an audit trail (e.g. the declaration attempts log).
+            await (session.commit() if exc.keep_writes else session.rollback())
+            raise
         except BaseException:
             await session.rollback()
             raise
@@ -107,3 +112,17 @@ def get_filter_query(request: Request) -> ListQuery:
 
 # Filters and sort only: for CSV exports and single-record routes, which are not paginated.
 FilterQueryDep = Annotated[ListQuery, Depends(get_filter_query)]
+
+
+async def get_json_body(request: Request) -> Any:
+    """The request's JSON document; an unreadable body is a 400 with the contract's message."""
+    raw = await request.body()
+    if not raw.strip():
+        return None
+    try:
+        return orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        raise BadRequest(BAD_JSON_STRUCTURE) from None
+
+
+JsonBodyDep = Annotated[Any, Depends(get_json_body)]

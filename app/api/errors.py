@@ -12,6 +12,7 @@ from starlette.responses import Response
 
 from app.api.responses import JSONAPIResponse
 from app.domain.errors import (
+    BAD_JSON_STRUCTURE,
     BadRequest,
     Forbidden,
     InvalidAction,
@@ -24,7 +25,6 @@ log = logging.getLogger("cpd_api.errors")
 
 UNAUTHORISED_BODY = {"error": "HTTP Token: Access denied"}
 NOT_FOUND_BODY = {"error": "Resource not Found"}
-BAD_JSON_STRUCTURE = "correct json data structure required. See API docs for reference"
 
 
 def errors_body(pairs: list[tuple[str, str]]) -> dict[str, list[dict[str, str]]]:

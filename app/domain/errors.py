@@ -4,9 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+BAD_JSON_STRUCTURE = "correct json data structure required. See API docs for reference"
+
 
 class DomainError(Exception):
-    """Base of every error the API reports as a 4xx."""
+    """Base of every error the API reports as a 4xx.
+
+    `keep_writes`: what the request wrote before failing (an audit row) is committed anyway.
+    """
+
+    keep_writes: bool = False
 
 
 class NotFound(DomainError):
@@ -45,8 +52,9 @@ class ValidationFailed(DomainError):
     joining that attribute's distinct messages with ", ".
     """
 
-    def __init__(self, errors: Iterable[tuple[str, str]]) -> None:
+    def __init__(self, errors: Iterable[tuple[str, str]], *, keep_writes: bool = False) -> None:
         self.errors = list(errors)
+        self.keep_writes = keep_writes
         super().__init__("; ".join(f"{a}: {m}" for a, m in self.errors))
 
     def grouped(self) -> list[tuple[str, str]]:
