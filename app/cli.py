@@ -91,6 +91,47 @@ def cmd_create_token(settings: Settings, provider: str, description: str | None)
     print(raw)
 
 
+async def _statements(settings: Settings, url: str, action: str, statement_id: str | None) -> None:
+    import uuid
+
+    from app.db import create_engine, create_sessionmaker
+    from app.domain.declaration_lifecycle import StatementPayments
+    from app.domain.errors import DomainError, NotFound
+
+    try:
+        ident = uuid.UUID(statement_id) if statement_id is not None else None
+    except ValueError:
+        raise SystemExit(f"not a statement id: {statement_id!r}") from None
+    engine = create_engine(settings, url)
+    now = datetime.now(UTC)
+    try:
+        async with create_sessionmaker(engine)() as session:
+            payments = StatementPayments(session)
+            try:
+                if action == "mark-due-payable":
+                    done = await payments.mark_due_payable(now.date())
+                elif action == "mark-payable":
+                    done = [await payments.mark_payable(ident or uuid.UUID(int=0), now.date())]
+                else:
+                    done = [await payments.mark_paid(ident or uuid.UUID(int=0), now)]
+            except NotFound:
+                raise SystemExit(f"no statement with id {statement_id}") from None
+            except DomainError as exc:
+                raise SystemExit(str(exc)) from None
+            await session.commit()
+        for t in done:
+            extra = f", {t.clawbacks} clawed back" if t.to_state == "paid" else ""
+            print(f"{t.name} ({t.statement_id}) -> {t.to_state}: {t.declarations} declarations{extra}")
+        if not done:
+            print("no statement was due")
+    finally:
+        await engine.dispose()
+
+
+def cmd_statements(settings: Settings, action: str, statement_id: str | None) -> None:
+    asyncio.run(_statements(settings, database_url(settings), action, statement_id))
+
+
 def cmd_serve(settings: Settings, host: str | None, port: int | None, workers: int | None) -> None:
     import uvicorn
 
@@ -119,6 +160,16 @@ def main(argv: list[str] | None = None) -> None:
     token = sub.add_parser("create-token", help="create an API token for a lead provider and print it once")
     token.add_argument("provider", help="the CPD lead provider's name or id")
     token.add_argument("--description", default=None)
+    statements = sub.add_parser("statements", help="move statements (and their declarations) towards payment")
+    statements_sub = statements.add_subparsers(dest="action", required=True)
+    statements_sub.add_parser(
+        "mark-due-payable", help="every open statement past its deadline becomes payable (run daily)"
+    )
+    for action, help_text in (
+        ("mark-payable", "one open statement past its deadline becomes payable"),
+        ("mark-paid", "a payable statement is paid: payable -> paid, awaiting clawback -> clawed back"),
+    ):
+        statements_sub.add_parser(action, help=help_text).add_argument("statement_id")
     for name, help_text in (("serve", "serve the API"), ("up", "migrate, seed, then serve")):
         p = sub.add_parser(name, help=help_text)
         p.add_argument("--host", default=None)
@@ -136,6 +187,8 @@ def main(argv: list[str] | None = None) -> None:
         cmd_seed(settings)
     elif args.command == "create-token":
         cmd_create_token(settings, args.provider, args.description)
+    elif args.command == "statements":
+        cmd_statements(settings, args.action, getattr(args, "statement_id", None))
     elif args.command == "serve":
         cmd_serve(settings, args.host, args.port, args.workers)
     elif args.command == "up":

@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterator, Sequence
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from app.clock import Clock
 from app.domain.auth import LeadProviderCaller
+from app.domain.declaration_lifecycle import DeclarationVoiding
+from app.domain.declaration_submission import DeclarationInput, DeclarationSubmission
 from app.domain.enums import DeclarationState, OutcomeState
 from app.domain.errors import BadRequest, NotFound
 from app.domain.paging import Page
@@ -74,6 +78,7 @@ def parse_ids(value: str | None, *, single: bool) -> list[uuid.UUID] | None:
 
 class DeclarationService:
     def __init__(self, session: AsyncSession, caller: LeadProviderCaller) -> None:
+        self.session = session
         self.repo = DeclarationRepository(session)
         self.caller = caller
 
@@ -90,6 +95,23 @@ class DeclarationService:
         row = await self.repo.find(self.caller.cpd_lead_provider_id, self.caller.lead_provider_id, ident)
         if row is None:
             raise NotFound()
+        return row
+
+    async def submit(self, body: Any, clock: Clock) -> DeclarationRow:
+        """Record a declaration from a request body and return it as the caller now sees it."""
+        attributes = DeclarationInput.from_body(body)
+        declaration_id = await DeclarationSubmission(self.session, self.caller, clock).submit(attributes)
+        return await self._reload(declaration_id)
+
+    async def void(self, declaration_id: str, clock: Clock) -> DeclarationRow:
+        voided = await DeclarationVoiding(self.session, self.caller, clock).void(declaration_id)
+        return await self._reload(voided)
+
+    async def _reload(self, declaration_id: uuid.UUID) -> DeclarationRow:
+        row = await self.repo.find(
+            self.caller.cpd_lead_provider_id, self.caller.lead_provider_id, declaration_id
+        )
+        assert row is not None, "a provider always sees its own declarations"
         return row
 
     @staticmethod

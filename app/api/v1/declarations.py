@@ -9,7 +9,15 @@ from fastapi import APIRouter, Depends
 from fastapi.responses import StreamingResponse
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from app.api.deps import FilterQueryDep, LeadProviderDep, ListQueryDep, SessionDep, get_sessionmaker
+from app.api.deps import (
+    ClockDep,
+    FilterQueryDep,
+    JsonBodyDep,
+    LeadProviderDep,
+    ListQueryDep,
+    SessionDep,
+    get_sessionmaker,
+)
 from app.api.query import UPDATED_SINCE_PROPERTY, ListQuery, filter_parameter, page_parameter, updated_since
 from app.api.responses import JSONAPIResponse
 from app.api.serialization import csv_lines
@@ -75,6 +83,20 @@ def build_router(version: str, serialize: Serializer, serialize_attributes: Seri
         """All participant declarations in CSV format (not paginated)."""
         return StreamingResponse(chunks(maker, caller, v1_filters(query)), media_type="text/csv")
 
+    async def create_declaration(
+        caller: LeadProviderDep, session: SessionDep, clock: ClockDep, body: JsonBodyDep
+    ) -> JSONAPIResponse:
+        """Declare that a participant has reached a milestone."""
+        row = await DeclarationService(session, caller).submit(body, clock)
+        return JSONAPIResponse({"data": serialize(row)})
+
+    async def void_declaration(
+        id: str, caller: LeadProviderDep, session: SessionDep, clock: ClockDep
+    ) -> JSONAPIResponse:
+        """Void a declaration (a paid one is clawed back)."""
+        row = await DeclarationService(session, caller).void(id, clock)
+        return JSONAPIResponse({"data": serialize(row)})
+
     common: dict[str, Any] = {"response_class": JSONAPIResponse}
     router.add_api_route(
         "/participant-declarations",
@@ -83,6 +105,20 @@ def build_router(version: str, serialize: Serializer, serialize_attributes: Seri
         operation_id=f"{version}_list_participant_declarations",
         responses={**schemas.UNAUTHORISED, **schemas.FORBIDDEN, **schemas.BAD_REQUEST},
         openapi_extra={"parameters": [DECLARATION_FILTER, page_parameter("participant declarations")]},
+        **common,
+    )
+    router.add_api_route(
+        "/participant-declarations",
+        create_declaration,
+        methods=["POST"],
+        operation_id=f"{version}_create_participant_declaration",
+        responses={
+            **schemas.UNAUTHORISED,
+            **schemas.FORBIDDEN,
+            **schemas.BAD_REQUEST,
+            **schemas.UNPROCESSABLE,
+        },
+        openapi_extra={"requestBody": schemas.declaration_request_body()},
         **common,
     )
     router.add_api_route(
@@ -100,6 +136,14 @@ def build_router(version: str, serialize: Serializer, serialize_attributes: Seri
         methods=["GET"],
         operation_id=f"{version}_get_participant_declaration",
         responses={**schemas.UNAUTHORISED, **schemas.FORBIDDEN, **schemas.NOT_FOUND},
+        **common,
+    )
+    router.add_api_route(
+        "/participant-declarations/{id}/void",
+        void_declaration,
+        methods=["PUT"],
+        operation_id=f"{version}_void_participant_declaration",
+        responses={**schemas.UNAUTHORISED, **schemas.FORBIDDEN, **schemas.NOT_FOUND, **schemas.UNPROCESSABLE},
         **common,
     )
     return router

@@ -87,3 +87,51 @@ ECF_PARTICIPANT_FILTER = filter_parameter(
     "filter[cohort]=2022&filter[updated_since]=2020-11-13T11:21:55Z",
 )
 ECF_PARTICIPANT_PAGE = page_parameter("ECF participants")
+
+DECLARATION_TYPES = [
+    "started",
+    "retained-1",
+    "retained-2",
+    "retained-3",
+    "retained-4",
+    "completed",
+    "extended-1",
+    "extended-2",
+    "extended-3",
+]
+UNPROCESSABLE: Responses = {422: {"model": ErrorResponse, "description": "Bad or missing parameters"}}
+
+
+def declaration_request_body() -> dict[str, Any]:
+    """The POST body, documented inline (the handler reads it itself to keep the contract's errors)."""
+    attributes = {
+        "type": "object",
+        "required": ["participant_id", "declaration_type", "declaration_date", "course_identifier"],
+        "properties": {
+            "participant_id": {"type": "string", "format": "uuid"},
+            "declaration_type": {"type": "string", "enum": DECLARATION_TYPES},
+            "declaration_date": {"type": "string", "format": "date-time"},
+            "course_identifier": {"type": "string", "example": "ecf-induction"},
+            "evidence_held": {
+                "type": "string",
+                "enum": ["training-event-attended", "self-study-material-completed", "other"],
+                "description": "ECF declarations other than `started`.",
+            },
+            "has_passed": {"type": "boolean", "description": "NPQ `completed` declarations."},
+        },
+    }
+    schema = {
+        "type": "object",
+        "required": ["data"],
+        "properties": {
+            "data": {
+                "type": "object",
+                "required": ["type", "attributes"],
+                "properties": {
+                    "type": {"type": "string", "enum": ["participant-declaration"]},
+                    "attributes": attributes,
+                },
+            }
+        },
+    }
+    return {"required": True, "content": {"application/json": {"schema": schema}}}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from app.api.deps import LeadProviderDep, ListQueryDep, SessionDep
+from app.api.deps import ClockDep, JsonBodyDep, LeadProviderDep, ListQueryDep, SessionDep
 from app.api.query import (
     COHORT_PROPERTY,
     UPDATED_SINCE_PROPERTY,
@@ -15,7 +15,14 @@ from app.api.query import (
     updated_since,
 )
 from app.api.responses import JSONAPIResponse
-from app.api.v1.schemas import BAD_REQUEST, FORBIDDEN, NOT_FOUND, UNAUTHORISED
+from app.api.v1.schemas import (
+    BAD_REQUEST,
+    FORBIDDEN,
+    NOT_FOUND,
+    UNAUTHORISED,
+    UNPROCESSABLE,
+    declaration_request_body,
+)
 from app.api.v3.serializers import declaration
 from app.domain.declarations import DeclarationService, parse_ids
 from app.repositories.declarations import DeclarationFilters
@@ -67,3 +74,32 @@ async def list_declarations(
 async def get_declaration(id: str, caller: LeadProviderDep, session: SessionDep) -> JSONAPIResponse:
     """Get a single participant declaration."""
     return JSONAPIResponse({"data": declaration(await DeclarationService(session, caller).get(id))})
+
+
+@router.post(
+    "/participant-declarations",
+    operation_id="v3_create_participant_declaration",
+    responses={**UNAUTHORISED, **FORBIDDEN, **BAD_REQUEST, **UNPROCESSABLE},
+    response_class=JSONAPIResponse,
+    openapi_extra={"requestBody": declaration_request_body()},
+)
+async def create_declaration(
+    caller: LeadProviderDep, session: SessionDep, clock: ClockDep, body: JsonBodyDep
+) -> JSONAPIResponse:
+    """Declare that a participant has reached a milestone."""
+    return JSONAPIResponse(
+        {"data": declaration(await DeclarationService(session, caller).submit(body, clock))}
+    )
+
+
+@router.put(
+    "/participant-declarations/{id}/void",
+    operation_id="v3_void_participant_declaration",
+    responses={**UNAUTHORISED, **FORBIDDEN, **NOT_FOUND, **UNPROCESSABLE},
+    response_class=JSONAPIResponse,
+)
+async def void_declaration(
+    id: str, caller: LeadProviderDep, session: SessionDep, clock: ClockDep
+) -> JSONAPIResponse:
+    """Void a declaration (a paid one is clawed back)."""
+    return JSONAPIResponse({"data": declaration(await DeclarationService(session, caller).void(id, clock))})
