@@ -6,6 +6,7 @@ import itertools
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -28,6 +29,10 @@ from app.models import (
     InductionProgramme,
     InductionRecord,
     LeadProvider,
+    Milestone,
+    NpqApplication,
+    NpqContract,
+    NpqCourse,
     NpqLeadProvider,
     ParticipantDeclaration,
     ParticipantIdChange,
@@ -45,6 +50,7 @@ from app.models import (
     User,
 )
 from app.security import hash_token
+from app.seed.schedules import find_schedule
 from tests.conftest import TEST_HMAC_KEY
 
 _seq = itertools.count(1)
@@ -94,10 +100,30 @@ async def schedule(
     ).scalar_one_or_none()
     if found:
         return found
+    try:
+        data = find_schedule(year, identifier)
+    except KeyError:  # a cohort without published schedules: no milestones
+        data = None
     row = Schedule(
-        cohort_id=c.id, schedule_identifier=identifier, name=identifier, schedule_type=schedule_type
+        cohort_id=c.id,
+        schedule_identifier=identifier,
+        name=data.name if data else identifier,
+        schedule_type=data.schedule_type if data else schedule_type,
     )
     session.add(row)
+    await session.flush()
+    # The real milestones of the schedule, so declaration windows are the contract's.
+    for m in data.milestones if data else ():
+        session.add(
+            Milestone(
+                schedule_id=row.id,
+                name=m.declaration_type,
+                declaration_type=m.declaration_type,
+                start_date=m.start_date,
+                milestone_date=m.milestone_date,
+                payment_date=m.payment_date,
+            )
+        )
     await session.flush()
     return row
 
@@ -395,8 +421,10 @@ async def declaration(
     course = course_identifier or (
         "ecf-mentor" if participant_.profile.profile_type == "mentor" else "ecf-induction"
     )
+    placement = getattr(participant_, "programme", None)  # NPQ participants have none
+    dp = placement.delivery_partner if placement else None
     row = ParticipantDeclaration(
-        programme="ecf",
+        programme=values.pop("programme", "ecf"),
         user_id=participant_.person.user.id,
         participant_profile_id=participant_.profile.id,
         cpd_lead_provider_id=provider_.cpd.id,
@@ -404,9 +432,7 @@ async def declaration(
         declaration_date=values.pop("declaration_date", at(-5)),
         course_identifier=course,
         state=state,
-        delivery_partner_id=participant_.programme.delivery_partner.id
-        if participant_.programme.delivery_partner
-        else None,
+        delivery_partner_id=dp.id if dp else None,
         evidence_held=values.pop("evidence_held", None),
         created_at=values.pop("created_at", later()),
         **values,
@@ -441,3 +467,100 @@ async def line_item(
         StatementLineItem(statement_id=statement_.id, participant_declaration_id=declaration_.id, state=state)
     )
     await session.flush()
+
+
+async def npq_course(session: AsyncSession, identifier: str) -> NpqCourse:
+    found = (
+        await session.execute(select(NpqCourse).where(NpqCourse.identifier == identifier))
+    ).scalar_one_or_none()
+    if found:
+        return found
+    row = NpqCourse(name=identifier, identifier=identifier)
+    session.add(row)
+    await session.flush()
+    return row
+
+
+async def npq_contract(session: AsyncSession, provider_: Provider, year: int, course_identifier: str) -> None:
+    assert provider_.npq_lead_provider is not None
+    c = await cohort(session, year)
+    session.add(
+        NpqContract(
+            npq_lead_provider_id=provider_.npq_lead_provider.id,
+            cohort_id=c.id,
+            course_identifier=course_identifier,
+            recruitment_target=100,
+            per_participant=Decimal("1000"),
+        )
+    )
+    await session.flush()
+
+
+@dataclass
+class NpqParticipant:
+    person: Person
+    application: NpqApplication
+    profile: ParticipantProfile
+
+    @property
+    def id(self) -> str:
+        return str(self.person.user.id)
+
+
+async def npq_participant(
+    session: AsyncSession,
+    provider_: Provider,
+    year: int = 2022,
+    course_identifier: str = "npq-headship",
+    schedule_identifier: str = "npq-leadership-autumn",
+    *,
+    person_: Person | None = None,
+    eligible_for_funding: bool = True,
+    status: str = "accepted",
+    contract: bool = True,
+    **values: object,
+) -> NpqParticipant:
+    """An accepted NPQ application with its training record (same id) on a real NPQ schedule."""
+    assert provider_.npq_lead_provider is not None
+    p = person_ or await person(session)
+    course = await npq_course(session, course_identifier)
+    sched = await schedule(session, year, schedule_identifier)
+    c = await cohort(session, year)
+    application = NpqApplication(
+        participant_identity_id=p.identity.id,
+        npq_lead_provider_id=provider_.npq_lead_provider.id,
+        npq_course_id=course.id,
+        cohort_id=c.id,
+        schedule_id=sched.id,
+        lead_provider_approval_status=status,
+        eligible_for_funding=eligible_for_funding,
+        teacher_reference_number=p.teacher_profile.trn,
+        **values,
+    )
+    session.add(application)
+    await session.flush()
+    profile = ParticipantProfile(
+        id=application.id,
+        profile_type="npq",
+        participant_identity_id=p.identity.id,
+        teacher_profile_id=p.teacher_profile.id,
+        schedule_id=sched.id,
+        npq_course_id=course.id,
+        cohort_id=c.id,
+    )
+    session.add(profile)
+    await session.flush()
+    if (
+        contract
+        and not (
+            await session.execute(
+                select(NpqContract).where(
+                    NpqContract.npq_lead_provider_id == provider_.npq_lead_provider.id,
+                    NpqContract.cohort_id == c.id,
+                    NpqContract.course_identifier == course_identifier,
+                )
+            )
+        ).first()
+    ):
+        await npq_contract(session, provider_, year, course_identifier)
+    return NpqParticipant(person=p, application=application, profile=profile)
