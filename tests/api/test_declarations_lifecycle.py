@@ -217,6 +217,8 @@ async def test_statement_moves_to_payable_then_paid(client: httpx.AsyncClient, s
     assert attrs(await client.get(f"{V3}/{clawback.id}", headers=lp.headers))["state"] == "clawed-back"
     await session.refresh(statement)
     assert statement.state == "paid" and statement.marked_as_paid_at is not None
+    shown = await client.get(f"/api/v3/statements/{statement.id}", headers=lp.headers)
+    assert shown.json()["data"]["attributes"]["paid"] is True
     with pytest.raises(InvalidAction):
         await payments.mark_paid(statement.id, datetime.now(UTC))
 

@@ -5,10 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from app.api.serialization import iso_date, rfc3339, str_or_none
-from app.domain import declarations
+from app.domain import declarations, statements
 from app.domain import ecf_participants as ecf
 from app.domain.ecf_participants import StatusChange, V3Enrolment, V3Participant
 from app.repositories.declarations import DeclarationRow
+from app.repositories.statements import StatementRow
 
 
 def _change(change: StatusChange | None) -> dict[str, Any] | None:
@@ -88,5 +89,23 @@ def declaration(row: DeclarationRow) -> dict[str, Any]:
             "evidence_held": row.evidence_held if ecf_only else None,
             "has_passed": declarations.has_passed(row),
             "lead_provider_name": row.lead_provider_name,
+        },
+    }
+
+
+def statement(row: StatementRow) -> dict[str, Any]:
+    return {
+        "id": str(row.id),
+        "type": "statement",
+        "attributes": {
+            "month": statements.month(row),
+            "year": statements.year(row),
+            "type": row.programme,
+            "cohort": str(row.cohort_year),
+            "cut_off_date": iso_date(row.deadline_date),
+            "payment_date": iso_date(row.payment_date),
+            "paid": statements.paid(row),
+            "created_at": rfc3339(row.created_at),
+            "updated_at": rfc3339(row.updated_at),
         },
     }

@@ -1,0 +1,67 @@
+"""v3 financial statements: read-only, open to any lead provider token."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from app.api.deps import LeadProviderDep, ListQueryDep, SessionDep
+from app.api.query import (
+    COHORT_PROPERTY,
+    UPDATED_SINCE_PROPERTY,
+    cohort_years,
+    filter_parameter,
+    page_parameter,
+    updated_since,
+)
+from app.api.responses import JSONAPIResponse
+from app.api.v1.schemas import BAD_REQUEST, FORBIDDEN, NOT_FOUND, UNAUTHORISED
+from app.api.v3.serializers import statement
+from app.domain.statements import StatementService, programme_filter
+from app.repositories.statements import StatementFilters
+
+router = APIRouter(prefix="/api/v3", tags=["Statements"])
+
+STATEMENT_FILTER = filter_parameter(
+    {
+        "cohort": COHORT_PROPERTY,
+        "type": {
+            "type": "string",
+            "enum": ["ecf", "npq"],
+            "description": "Programme.",
+        },
+        "updated_since": UPDATED_SINCE_PROPERTY,
+    },
+    "Refine statements to return.",
+    "filter[cohort]=2021,2022&filter[type]=ecf&filter[updated_since]=2020-11-13T11:21:55Z",
+)
+
+
+@router.get(
+    "/statements",
+    operation_id="v3_list_statements",
+    responses={**UNAUTHORISED, **FORBIDDEN, **BAD_REQUEST},
+    response_class=JSONAPIResponse,
+    openapi_extra={"parameters": [STATEMENT_FILTER, page_parameter("statements")]},
+)
+async def list_statements(
+    caller: LeadProviderDep, session: SessionDep, query: ListQueryDep
+) -> JSONAPIResponse:
+    """List the provider's output-fee statements, earliest payment date first."""
+    filters = StatementFilters(
+        cohort_years=cohort_years(query),
+        programme=programme_filter(query.filter("type")),
+        updated_since=updated_since(query),
+    )
+    rows = await StatementService(session, caller).list(filters, query.page)
+    return JSONAPIResponse({"data": [statement(r) for r in rows]})
+
+
+@router.get(
+    "/statements/{id}",
+    operation_id="v3_get_statement",
+    responses={**UNAUTHORISED, **FORBIDDEN, **NOT_FOUND},
+    response_class=JSONAPIResponse,
+)
+async def get_statement(id: str, caller: LeadProviderDep, session: SessionDep) -> JSONAPIResponse:
+    """Get one of the provider's statements."""
+    return JSONAPIResponse({"data": statement(await StatementService(session, caller).get(id))})
