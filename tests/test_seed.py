@@ -28,7 +28,6 @@ from app.seed import (
     seed_reference_data,
     seed_sandbox,
 )
-from app.seed.finance import statement_state
 from app.seed.schedules import NPQ_COURSE_FAMILIES, find_schedule
 from app.settings import Environment, Settings
 from tests.contract import assert_matches_spec
@@ -150,7 +149,14 @@ async def test_a_later_run_keeps_stored_declarations_consistent(
                                WHERE s.participant_declaration_id = d.id ORDER BY s.created_at DESC LIMIT 1)
                OR (SELECT count(*) FROM statement_line_items i
                     WHERE i.participant_declaration_id = d.id AND i.state = d.state)
-                  <> (CASE WHEN d.state IN ('eligible', 'paid', 'awaiting_clawback') THEN 1 ELSE 0 END)""",
+                  <> (CASE WHEN d.state IN ('submitted', 'voided') THEN 0 ELSE 1 END)
+               OR EXISTS (SELECT 1 FROM statement_line_items i JOIN statements s ON s.id = i.statement_id
+                           WHERE i.participant_declaration_id = d.id
+                             AND s.state <> CASE i.state WHEN 'eligible' THEN 'open'
+                                                        WHEN 'awaiting_clawback' THEN 'open'
+                                                        WHEN 'payable' THEN 'payable'
+                                                        WHEN 'ineligible' THEN s.state
+                                                        ELSE 'paid' END)""",
     )
     assert inconsistent == 0
 
@@ -662,12 +668,24 @@ async def test_statements(session: AsyncSession, settings: Settings) -> None:
         per_series[(s.cpd_lead_provider_id, s.programme, s.cohort_id)] = (
             per_series.get((s.cpd_lead_provider_id, s.programme, s.cohort_id), 0) + 1
         )
-        assert s.state == statement_state(s.deadline_date, s.payment_date, TODAY).value
+        assert (s.state == "open") == (s.deadline_date >= TODAY)
+        assert s.state != "paid" or s.payment_date < TODAY
         assert (s.marked_as_paid_at is not None) == (s.state == "paid")
         assert s.name == s.payment_date.strftime("%B %Y")
         assert s.deadline_date < s.payment_date
     assert len(per_series) == (6 + 10) * 4 and set(per_series.values()) == {36}
     assert {s.state for s in statements} == {"open", "payable", "paid"}
+    # Within a series states only move forward (paid, then payable, then open), and a series still
+    # running has a payable output statement once its first output statement is cut off.
+    series: dict[tuple[Any, ...], list[Any]] = {}
+    for s in sorted(statements, key=lambda s: s.payment_date):
+        series.setdefault((s.cpd_lead_provider_id, s.programme, s.cohort_id), []).append(s)
+    rank = {"paid": 0, "payable": 1, "open": 2}
+    for rows in series.values():
+        assert [rank[s.state] for s in rows] == sorted(rank[s.state] for s in rows)
+        output = [s for s in rows if s.output_fee]
+        if output[0].state != "open" and output[-1].state == "open":
+            assert any(s.state == "payable" for s in output)
     assert {s.output_fee for s in statements} == {True, False}
     assert sum(s.output_fee for s in statements) > len(statements) / 2
     assert {s.programme for s in statements} == {ProgrammeType.ECF.value, ProgrammeType.NPQ.value}
@@ -731,24 +749,54 @@ async def test_scenarios_through_the_api(
 async def test_declarations_in_every_state_are_visible(
     client: httpx.AsyncClient, session: AsyncSession, settings: Settings
 ) -> None:
-    await seed_sandbox(session, settings=settings, today=datetime.now(UTC).date())
+    # Declarations are read, not judged against the clock, so a fixed day keeps this stable.
+    await seed_sandbox(session, settings=settings, today=TODAY)
     response = await client.get(
         "/api/v3/participant-declarations",
         params={"page[per_page]": "3000"},
         headers={"Authorization": "Bearer ambition-token"},
     )
     declarations = [d["attributes"] for d in response.json()["data"]]
-    assert {d["state"] for d in declarations} == {
+    every_state = {
         "submitted",
         "eligible",
+        "payable",
         "paid",
         "awaiting-clawback",
+        "clawed-back",
         "voided",
     }
-    assert all(d["statement_id"] for d in declarations if d["state"] in ("eligible", "paid"))
-    assert all(d["clawback_statement_id"] for d in declarations if d["state"] == "awaiting-clawback")
-    assert not any(d["statement_id"] for d in declarations if d["state"] in ("submitted", "voided"))
+    ecf = [d for d in declarations if d["course_identifier"].startswith("ecf-")]
+    npq = [d for d in declarations if d["course_identifier"].startswith("npq-")]
+    assert {d["state"] for d in ecf} == every_state | {"ineligible"}
+    assert {d["state"] for d in npq} == every_state
+    billable = ("eligible", "payable", "paid", "awaiting-clawback", "clawed-back")
+    assert all(d["statement_id"] for d in declarations if d["state"] in billable)
+    refunds = ("awaiting-clawback", "clawed-back")
+    assert all(d["clawback_statement_id"] for d in declarations if d["state"] in refunds)
+    assert not any(d["clawback_statement_id"] for d in declarations if d["state"] not in refunds)
+    assert not any(
+        d["statement_id"] for d in declarations if d["state"] in ("submitted", "voided", "ineligible")
+    )
+    assert {d["ineligible_for_funding_reason"] for d in declarations if d["state"] == "ineligible"} == {
+        "duplicate_declaration"
+    }
     assert any(d["uplift_paid"] for d in declarations)
+    completed = [d for d in npq if d["declaration_type"] == "completed"]
+    assert {d["has_passed"] for d in completed} == {True, False}
+    assert all(d["has_passed"] is None for d in npq if d["declaration_type"] == "started")
+
+    # The statements a provider sees hold those declarations.
+    statement_ids = {d["statement_id"] for d in declarations if d["statement_id"]}
+    listed = await client.get(
+        "/api/v3/statements",
+        params={"page[per_page]": "3000"},
+        headers={"Authorization": "Bearer ambition-token"},
+    )
+    assert statement_ids <= {s["id"] for s in listed.json()["data"]}
+    paid = {s["id"]: s["attributes"]["paid"] for s in listed.json()["data"]}
+    assert all(paid[d["statement_id"]] for d in declarations if d["state"] in ("paid", "clawed-back"))
+    assert not any(paid[d["statement_id"]] for d in declarations if d["state"] in ("eligible", "payable"))
 
 
 async def test_reference_seed_alone_is_idempotent(session: AsyncSession) -> None:

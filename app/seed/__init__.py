@@ -53,6 +53,7 @@ from app.models import (
     ParticipantDeclaration,
     ParticipantIdChange,
     ParticipantIdentity,
+    ParticipantOutcome,
     ParticipantProfile,
     ParticipantProfileState,
     Partnership,
@@ -128,6 +129,7 @@ SANDBOX_ORDER: tuple[type[Base], ...] = (
     ParticipantIdChange,
     ParticipantDeclaration,
     DeclarationStateChange,
+    ParticipantOutcome,
     StatementLineItem,
 )
 
@@ -171,7 +173,7 @@ def build_sandbox(*, settings: Settings, today: date) -> Sandbox:
     b = Builder(rows, today)
     build_ecf(b)
     build_npq(b)
-    add_declarations(rows, b.enrolments, today)
+    add_declarations(rows, b.enrolments, b.npq_enrolments, today)
     return Sandbox(rows, b.defaults)
 
 

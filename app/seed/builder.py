@@ -105,6 +105,26 @@ class Enrolment:
     started: bool
     # Position in its provider-cohort's main population; None for one-off scenarios.
     index: int | None = None
+    # One-off scenarios that want a declaration: a `started` one, or (for a second registration
+    # of the same teacher) an ineligible duplicate of the declaration of the enrolment keyed here.
+    declared_in_scenario: bool = False
+    same_trn_as: str | None = None
+
+
+@dataclass(frozen=True)
+class NpqEnrolment:
+    """An NPQ training record as built (accepted application), for its declarations."""
+
+    key: str
+    label: str
+    provider: ProviderSeed
+    person: Person
+    profile_id: uuid.UUID
+    course: str
+    cohort: int
+    schedule: str
+    funded: bool
+    accepted_at: datetime
 
 
 @dataclass(frozen=True)
@@ -122,6 +142,7 @@ class Builder:
     today: date
     clock: Clock = field(default_factory=Clock)
     enrolments: list[Enrolment] = field(default_factory=list)
+    npq_enrolments: list[NpqEnrolment] = field(default_factory=list)
     people: dict[str, Person] = field(default_factory=dict)
     # school cohort id -> its default induction programme id (set once both rows exist).
     defaults: dict[uuid.UUID, uuid.UUID] = field(default_factory=dict)
@@ -134,8 +155,13 @@ class Builder:
 
     # ---- people ---------------------------------------------------------------------------------
 
-    def person(self, key: str, year: int, *, trn: bool = True, origin: str = "ecf") -> Person:
-        """A user with their original identity (external_identifier = user id) and teacher profile."""
+    def person(
+        self, key: str, year: int, *, trn: bool = True, origin: str = "ecf", trn_of: Person | None = None
+    ) -> Person:
+        """A user with their original identity (external_identifier = user id) and teacher profile.
+
+        `trn_of`: the same teacher registered a second time, as another user with the same TRN.
+        """
         if key in self.people:
             return self.people[key]
         r = rng(key)
@@ -156,7 +182,7 @@ class Builder:
             created_at=created,
             updated_at=created,
         )
-        number = self.trn(key) if trn else None
+        number = trn_of.trn if trn_of is not None else self.trn(key) if trn else None
         teacher = self.rows.add(
             TeacherProfile,
             id=ids.uid("teacher-profile", key),
@@ -486,6 +512,8 @@ class Builder:
         created: datetime | None = None,
         index: int | None = None,
         record: dict[str, Any] | None = None,
+        declared_in_scenario: bool = False,
+        same_trn_as: str | None = None,
         **profile_values: Any,
     ) -> uuid.UUID:
         """A training record at `place` with its first placement; `mentor` = (profile id, user id)."""
@@ -535,6 +563,8 @@ class Builder:
                     eligible=eligibility is not None and eligibility.status is EligibilityStatus.ELIGIBLE,
                     started=start <= self.now,
                     index=index,
+                    declared_in_scenario=declared_in_scenario,
+                    same_trn_as=same_trn_as,
                 )
             )
         return profile_id

@@ -9,8 +9,8 @@ amount explicitly, so both ways of reading the fee have data and statements look
 
 Statements: one per provider role (ECF, NPQ), cohort and month, from November of the cohort's
 start year for three years, named like "November 2021", paid on the 25th. ECF statements cut off
-on the last day of the previous month, NPQ ones on its 25th. Their state follows `today`: paid
-once the payment date has passed, payable between cut-off and payment, open before.
+on the last day of the previous month, NPQ ones on its 25th. Their state follows `today`: open
+before the cut-off, then payable, then paid (see `statement_states`).
 """
 
 from __future__ import annotations
@@ -174,12 +174,32 @@ def statement_dates(programme: ProgrammeType, month: date) -> tuple[date, date]:
     return (month - timedelta(days=1)).replace(day=25), payment
 
 
-def statement_state(deadline: date, payment: date, today: date) -> StatementState:
-    if payment < today:
-        return StatementState.PAID
-    if deadline < today:
-        return StatementState.PAYABLE
-    return StatementState.OPEN
+def statement_states(programme: ProgrammeType, year: int, today: date) -> dict[date, StatementState]:
+    """Each statement month's state on `today`.
+
+    Open until the cut-off, then payable. Finance authorises payment of a statement once its
+    payment date has passed and the cohort's next output statement has been cut off too, so while
+    a cohort's statements run there is always a payable output statement after the first cut-off.
+    """
+    months = statement_months(year)
+    states: dict[date, StatementState] = {}
+    for i, month in enumerate(months):
+        deadline, payment = statement_dates(programme, month)
+        following = next((m for m in months[i + 1 :] if is_output_month(m)), None)
+        authorised = following is None or statement_dates(programme, following)[0] < today
+        if deadline >= today:
+            states[month] = StatementState.OPEN
+        elif payment < today and authorised:
+            states[month] = StatementState.PAID
+        else:
+            states[month] = StatementState.PAYABLE
+    return states
+
+
+def output_months(programme: ProgrammeType, year: int, today: date, state: StatementState) -> list[date]:
+    """The cohort's output statement months in `state` on `today`, earliest first."""
+    states = statement_states(programme, year, today)
+    return [m for m in statement_months(year) if is_output_month(m) and states[m] is state]
 
 
 def next_output_month(programme: ProgrammeType, year: int, today: date) -> date | None:
@@ -198,15 +218,14 @@ def statement_rows(rows: Rows, today: date) -> None:
             programmes.append(ProgrammeType.NPQ)
         for programme in programmes:
             for year in COHORTS:
-                for month in statement_months(year):
-                    _statement(rows, p, programme, year, month, today)
+                for month, state in statement_states(programme, year, today).items():
+                    _statement(rows, p, programme, year, month, state)
 
 
 def _statement(
-    rows: Rows, p: ProviderSeed, programme: ProgrammeType, year: int, month: date, today: date
+    rows: Rows, p: ProviderSeed, programme: ProgrammeType, year: int, month: date, state: StatementState
 ) -> None:
     deadline, payment = statement_dates(programme, month)
-    state = statement_state(deadline, payment, today)
     created = at(year, 3, 1)
     marked_as_paid_at = on(payment - timedelta(days=1)) if state is StatementState.PAID else None
     # Last touched when it last changed state: the daily job after the deadline, or payment.

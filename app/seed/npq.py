@@ -22,7 +22,7 @@ from typing import Any
 from app.domain.enums import ApplicationStatus, ProfileType, TrainingStatus
 from app.models import NpqApplication, ParticipantProfile, ParticipantProfileState
 from app.seed import ids
-from app.seed.builder import Builder, Person, rng
+from app.seed.builder import Builder, NpqEnrolment, Person, rng
 from app.seed.names import EMPLOYERS, ITT_PROVIDERS
 from app.seed.reference import COHORTS, NPQ_COURSE_IDS, NPQ_PROVIDERS, ProviderSeed
 from app.seed.schedules import NPQ_COURSE_FAMILIES, find_schedule, npq_schedules_for_course
@@ -259,6 +259,20 @@ def participant(
         training_status=plan.training.value,
         created_at=accepted_at,
         updated_at=accepted_at,
+    )
+    b.npq_enrolments.append(
+        NpqEnrolment(
+            key=f"npq/{p.slug}/{year}/{plan.label}",
+            label=plan.label,
+            provider=p,
+            person=person,
+            profile_id=application_id,
+            course=plan.course,
+            cohort=year,
+            schedule=schedule_for(year, plan),
+            funded=plan.funded,
+            accepted_at=accepted_at,
+        )
     )
     changes: list[tuple[TrainingStatus, str | None, datetime]] = [(TrainingStatus.ACTIVE, None, accepted_at)]
     if plan.training is TrainingStatus.DEFERRED:

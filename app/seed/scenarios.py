@@ -334,6 +334,20 @@ def one_offs(b: Builder, places: Places, k: int, p: ProviderSeed, other: Provide
     kept = b.place(their_school.school_id, their_school.urn, 2023, p, dp, relationship=True)
     transfer(b, f"{base}/relationship-move", home, kept, leave=b.now - 50 * DAY)
 
+    # The same teacher registered twice (two users, one TRN): the second registration's
+    # declaration duplicates the first's, so it is ineligible.
+    first = b.person(f"{base}/registered-twice/first", 2024)
+    second = b.person(f"{base}/registered-twice/second", 2024, trn_of=first)
+    for person, label in ((first, "first"), (second, "second")):
+        b.enrol(
+            f"{base}/registered-twice/{label}",
+            person,
+            ProfileType.ECT,
+            places(p, 2024, 0 if label == "first" else 1),
+            declared_in_scenario=label == "first",
+            same_trn_as=f"{base}/registered-twice/first" if label == "second" else None,
+        )
+
     mentor_change(b, base, p, places(p, 2022, 1))
     id_change(b, base, away)
 
