@@ -31,6 +31,7 @@ from app import embedded_pg
 from app.db import async_url
 from app.main import create_app
 from app.migrate import upgrade
+from app.models import Base
 from app.settings import Environment, Settings
 from tests.contract import validate_exchange
 
@@ -161,3 +162,16 @@ async def client(app: FastAPI, session: AsyncSession) -> AsyncIterator[httpx.Asy
 @pytest.fixture
 def anyio_backend() -> Iterator[str]:
     yield "asyncio"
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def committed(engine: AsyncEngine) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
+    """Sessions whose commits are real (for concurrent requests and separate processes); every
+    table is emptied afterwards."""
+    maker = async_sessionmaker(engine, expire_on_commit=False)
+    try:
+        yield maker
+    finally:
+        tables = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
+        async with engine.begin() as conn:
+            await conn.execute(text(f"TRUNCATE {tables} CASCADE"))

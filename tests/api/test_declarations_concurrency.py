@@ -7,33 +7,20 @@ their data with a committing session and empty the tables afterwards.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from datetime import date, timedelta
 from typing import Any
 
 import httpx
 import pytest
-import pytest_asyncio
-from sqlalchemy import func, select, text
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.domain import declaration_submission as rules
 from app.main import create_app
-from app.models import Base, ParticipantDeclaration
+from app.models import ParticipantDeclaration
 from app.repositories.declaration_writes import DeclarationWriteRepository
 from app.settings import Settings
 from tests import factories as f
-
-
-@pytest_asyncio.fixture(loop_scope="session")
-async def committed(engine: AsyncEngine) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
-    maker = async_sessionmaker(engine, expire_on_commit=False)
-    try:
-        yield maker
-    finally:
-        tables = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
-        async with engine.begin() as conn:
-            await conn.execute(text(f"TRUNCATE {tables} CASCADE"))
 
 
 async def scenario(maker: async_sessionmaker[AsyncSession]) -> tuple[f.Provider, dict[str, Any]]:

@@ -1,0 +1,66 @@
+"""The operators' statement commands, run as a separate process against committed data."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+from datetime import date, timedelta
+from pathlib import Path
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from app.models import ParticipantDeclaration, Statement
+from tests import factories as f
+
+CLI = Path(sys.executable).parent / "cpd-api"
+
+
+async def run(database_url: str, *args: str) -> tuple[int, str, str]:
+    env = os.environ | {"DATABASE_URL": database_url, "ENVIRONMENT": "test"}
+    process = await asyncio.create_subprocess_exec(
+        str(CLI), "statements", *args, env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
+    )
+    out, err = await process.communicate()
+    assert process.returncode is not None
+    return process.returncode, out.decode(), err.decode()
+
+
+async def test_statement_commands(committed: async_sessionmaker[AsyncSession], database_url: str) -> None:
+    async with committed() as session:
+        lp = await f.provider(session)
+        statement = await f.statement(
+            session, lp, name="January 2023", deadline_date=date.today() - timedelta(days=1)
+        )
+        p = await f.participant(session, lp.lead_provider, person_=await f.person(session, trn=None))
+        d = await f.declaration(session, p, lp, state="eligible")
+        await f.line_item(session, statement, d, "eligible")
+        await session.commit()
+
+    async def states() -> tuple[str, str]:
+        async with committed() as session:
+            s = await session.scalar(select(Statement.state).where(Statement.id == statement.id))
+            dec = await session.scalar(
+                select(ParticipantDeclaration.state).where(ParticipantDeclaration.id == d.id)
+            )
+            assert s is not None and dec is not None
+            return s, dec
+
+    code, out, _ = await run(database_url, "mark-paid", str(statement.id))
+    assert code != 0 and await states() == ("open", "eligible")
+
+    code, out, err = await run(database_url, "mark-due-payable")
+    assert code == 0, err
+    assert f"January 2023 ({statement.id}) -> payable: 1 declarations" in out
+    assert await states() == ("payable", "payable")
+
+    code, out, err = await run(database_url, "mark-paid", str(statement.id))
+    assert code == 0, err
+    assert f"January 2023 ({statement.id}) -> paid: 1 declarations, 0 clawed back" in out
+    assert await states() == ("paid", "paid")
+
+    code, _, err = await run(database_url, "mark-paid", "not-an-id")
+    assert code != 0 and "not a statement id" in err
+    code, _, err = await run(database_url, "mark-payable", str(f.uuid.uuid4()))
+    assert code != 0 and "no statement with id" in err
