@@ -27,7 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.clock import Clock
 from app.domain.auth import LeadProviderCaller
 from app.domain.enums import DeclarationState, StatementState
-from app.domain.errors import InvalidAction, NotFound
+from app.domain.errors import InvalidAction, NotFound, record_id
 from app.repositories.declaration_writes import DeclarationWriteRepository
 
 S = DeclarationState
@@ -69,10 +69,7 @@ class DeclarationVoiding:
         self.clock = clock
 
     async def void(self, declaration_id: str) -> uuid.UUID:
-        try:
-            ident = uuid.UUID(declaration_id)
-        except ValueError:
-            raise NotFound() from None
+        ident = record_id(declaration_id)
         declaration = await self.repo.own_declaration_for_update(self.caller.cpd_lead_provider_id, ident)
         if declaration is None:
             raise NotFound()

@@ -13,7 +13,7 @@ from app.domain.auth import LeadProviderCaller
 from app.domain.declaration_lifecycle import DeclarationVoiding
 from app.domain.declaration_submission import DeclarationInput, DeclarationSubmission
 from app.domain.enums import DeclarationState, OutcomeState
-from app.domain.errors import BadRequest, NotFound
+from app.domain.errors import BadRequest, NotFound, record_id
 from app.domain.paging import Page
 from app.repositories.declarations import DeclarationFilters, DeclarationRepository, DeclarationRow
 
@@ -88,10 +88,7 @@ class DeclarationService:
         )
 
     async def get(self, declaration_id: str) -> DeclarationRow:
-        try:
-            ident = uuid.UUID(declaration_id)
-        except ValueError:
-            raise NotFound() from None
+        ident = record_id(declaration_id)
         row = await self.repo.find(self.caller.cpd_lead_provider_id, self.caller.lead_provider_id, ident)
         if row is None:
             raise NotFound()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterable
 
 BAD_JSON_STRUCTURE = "correct json data structure required. See API docs for reference"
@@ -64,3 +65,11 @@ class ValidationFailed(DomainError):
             if message not in messages:
                 messages.append(message)
         return [(attribute, ", ".join(messages)) for attribute, messages in by_attribute.items()]
+
+
+def record_id(value: str) -> uuid.UUID:
+    """A record id from a URL path: anything that is not an id names no record (404)."""
+    try:
+        return uuid.UUID(value)
+    except ValueError:
+        raise NotFound() from None

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import re
-import uuid
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.domain.auth import LeadProviderCaller
 from app.domain.enums import StatementState
-from app.domain.errors import NotFound
+from app.domain.errors import NotFound, record_id
 from app.domain.paging import Page
 from app.repositories.statements import StatementFilters, StatementRepository, StatementRow
 
@@ -46,10 +45,7 @@ class StatementService:
         return await self.repo.list_output(self.caller.cpd_lead_provider_id, filters, page)
 
     async def get(self, statement_id: str) -> StatementRow:
-        try:
-            ident = uuid.UUID(statement_id)
-        except ValueError:
-            raise NotFound() from None
+        ident = record_id(statement_id)
         row = await self.repo.find(self.caller.cpd_lead_provider_id, ident)
         if row is None:
             raise NotFound()
