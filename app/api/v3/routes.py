@@ -2,9 +2,24 @@
 
 from fastapi import APIRouter
 
-from app.api.v3 import declarations, ecf_participants, statements
+from app.api.v3 import (
+    declarations,
+    delivery_partners,
+    ecf_participants,
+    partnerships,
+    schools,
+    statements,
+    transfers,
+    unfunded_mentors,
+)
 
 router = APIRouter()
+# Transfers first: `/participants/ecf/transfers` must not be taken for a participant id.
+router.include_router(transfers.router)
 router.include_router(ecf_participants.router)
 router.include_router(declarations.router)
 router.include_router(statements.router)
+router.include_router(unfunded_mentors.router)
+router.include_router(schools.router)
+router.include_router(partnerships.router)
+router.include_router(delivery_partners.router)
