@@ -27,10 +27,9 @@ from app.domain.errors import BAD_JSON_STRUCTURE, BadRequest, ValidationFailed
 from app.repositories.declaration_writes import (
     DeclarationWriteRepository,
     DuplicateLiveDeclaration,
-    Identity,
     NewDeclaration,
-    Profile,
 )
+from app.repositories.participant_lookup import Identity, Profile
 
 PARTICIPANT_NOT_RECOGNISED = (
     "Your update cannot be made as the '#/participant_id' is not recognised. "

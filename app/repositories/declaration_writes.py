@@ -10,11 +10,16 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any
 
 from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.repositories.participant_lookup import (
+    PROFILE_COLUMNS,
+    Identity,
+    ParticipantLookup,
+    Profile,
+)
 
 LIVE_STATES = ("submitted", "eligible", "payable", "paid")
 REBRANDED_NPQ_COURSES = {
@@ -25,29 +30,6 @@ REBRANDED_NPQ_COURSES = {
 
 class DuplicateLiveDeclaration(Exception):
     """The partial unique index refused a second live declaration for the same slot."""
-
-
-@dataclass(frozen=True)
-class Identity:
-    id: uuid.UUID
-    user_id: uuid.UUID
-
-
-@dataclass(frozen=True)
-class Profile:
-    id: uuid.UUID
-    profile_type: str
-    user_id: uuid.UUID
-    schedule_id: uuid.UUID
-    schedule_cohort_id: uuid.UUID
-    sparsity_uplift: bool
-    pupil_premium_uplift: bool
-
-
-@dataclass(frozen=True)
-class Milestone:
-    start_date: date
-    milestone_date: date | None
 
 
 @dataclass(frozen=True)
@@ -107,30 +89,8 @@ class NewDeclaration:
     superseded_by_id: uuid.UUID | None
 
 
-_PROFILE_COLUMNS = """
-    pp.id, pp.profile_type, pi.user_id, pp.schedule_id, s.cohort_id AS schedule_cohort_id,
-    pp.sparsity_uplift, pp.pupil_premium_uplift
-"""
-
-
-class DeclarationWriteRepository:
-    def __init__(self, session: AsyncSession) -> None:
-        self.session = session
-
-    async def _one(self, sql: str, params: dict[str, Any]) -> Any:
-        return (await self.session.execute(text(sql), params)).mappings().first()
-
-    # --- who the participant is -------------------------------------------------------------
-
-    async def identity_with_profile(self, user_id: uuid.UUID, profile_type: str) -> Identity | None:
-        row = await self._one(
-            """SELECT pi.id, pi.user_id FROM participant_identities pi
-                 JOIN participant_profiles pp ON pp.participant_identity_id = pi.id
-                WHERE pi.user_id = :user_id AND pp.profile_type = :profile_type
-                ORDER BY pi.created_at, pi.id LIMIT 1""",
-            {"user_id": user_id, "profile_type": profile_type},
-        )
-        return Identity(**row) if row else None
+class DeclarationWriteRepository(ParticipantLookup):
+    # --- who the participant is (NPQ; ECF lookups are shared in ParticipantLookup) ------------
 
     async def identity_with_accepted_npq(
         self, user_id: uuid.UUID, course_identifier: str, npq_lead_provider_id: uuid.UUID | None
@@ -150,32 +110,13 @@ class DeclarationWriteRepository:
         )
         return Identity(**row) if row else None
 
-    async def identity_by_external_id(self, participant_id: uuid.UUID) -> Identity | None:
-        row = await self._one(
-            "SELECT id, user_id FROM participant_identities WHERE external_identifier = :id",
-            {"id": participant_id},
-        )
-        return Identity(**row) if row else None
-
-    async def active_ecf_profile(self, identity_id: uuid.UUID, profile_type: str) -> Profile | None:
-        row = await self._one(
-            f"""SELECT {_PROFILE_COLUMNS} FROM participant_profiles pp
-                  JOIN participant_identities pi ON pi.id = pp.participant_identity_id
-                  JOIN schedules s ON s.id = pp.schedule_id
-                 WHERE pp.participant_identity_id = :identity_id AND pp.profile_type = :profile_type
-                   AND pp.status = 'active'
-                 ORDER BY pp.created_at, pp.id LIMIT 1""",
-            {"identity_id": identity_id, "profile_type": profile_type},
-        )
-        return Profile(**row) if row else None
-
     async def npq_profile(
         self, identity_id: uuid.UUID, course_identifier: str, npq_lead_provider_id: uuid.UUID | None
     ) -> Profile | None:
         if npq_lead_provider_id is None:
             return None
         row = await self._one(
-            f"""SELECT {_PROFILE_COLUMNS} FROM participant_profiles pp
+            f"""SELECT {PROFILE_COLUMNS} FROM participant_profiles pp
                   JOIN participant_identities pi ON pi.id = pp.participant_identity_id
                   JOIN schedules s ON s.id = pp.schedule_id
                   JOIN npq_applications a ON a.id = pp.id
@@ -191,19 +132,6 @@ class DeclarationWriteRepository:
         )
         return Profile(**row) if row else None
 
-    async def active_profile_types(self, user_id: uuid.UUID) -> set[str]:
-        rows = await self.session.execute(
-            text(
-                """SELECT DISTINCT pp.profile_type FROM participant_profiles pp
-                     JOIN participant_identities pi ON pi.id = pp.participant_identity_id
-                    WHERE pi.user_id = :user_id AND pp.status = 'active'"""
-            ),
-            {"user_id": user_id},
-        )
-        return {r[0] for r in rows}
-
-    # --- rule inputs --------------------------------------------------------------------------
-
     async def latest_provider_state(
         self, profile_id: uuid.UUID, cpd_lead_provider_id: uuid.UUID
     ) -> ProviderState | None:
@@ -214,15 +142,6 @@ class DeclarationWriteRepository:
             {"profile_id": profile_id, "cpd": cpd_lead_provider_id},
         )
         return ProviderState(**row) if row else None
-
-    async def milestone(self, schedule_id: uuid.UUID, declaration_type: str) -> Milestone | None:
-        row = await self._one(
-            """SELECT start_date, milestone_date FROM milestones
-                WHERE schedule_id = :schedule_id AND declaration_type = :declaration_type
-                ORDER BY start_date LIMIT 1""",
-            {"schedule_id": schedule_id, "declaration_type": declaration_type},
-        )
-        return Milestone(**row) if row else None
 
     async def lock_slot(self, user_id: uuid.UUID, course_identifier: str, declaration_type: str) -> None:
         """Serialise submissions for one participant, course and declaration type until commit."""
