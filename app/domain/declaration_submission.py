@@ -93,7 +93,7 @@ _LENIENT = re.compile(
 _DMY = re.compile(r"^\s*(\d{1,2})/(\d{1,2})/(\d{4})\s*$")
 
 
-def _text(value: Any) -> str | None:
+def cast_text(value: Any) -> str | None:
     """Attribute values as the reference reads them: scalars as text, booleans lower-case."""
     if value is None:
         return None
@@ -128,7 +128,7 @@ class DeclarationInput:
         attributes = data.get("attributes")
         if not isinstance(attributes, dict):
             attributes = {}
-        return cls(**{name: _text(attributes.get(name)) for name in ATTRIBUTES})
+        return cls(**{name: cast_text(attributes.get(name)) for name in ATTRIBUTES})
 
     def as_log(self) -> dict[str, str | None]:
         return {name: getattr(self, name) for name in ATTRIBUTES}

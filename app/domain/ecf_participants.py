@@ -211,6 +211,31 @@ class EcfParticipantService:
             raise NotFound()
         return found[0]
 
+    # ---- after an action --------------------------------------------------------------------
+
+    async def record_row(self, induction_record_id: uuid.UUID) -> EnrolmentRow:
+        """The flat (v1/v2) view of the induction record an action produced."""
+        row = await self.repo.find_record(induction_record_id)
+        assert row is not None, "an action's induction record exists"
+        return row
+
+    async def participant_after_action(self, induction_record_id: uuid.UUID) -> V3Participant:
+        """The v3 view of the participant an action changed: enrolments come from unchallenged
+        partnerships only, so one under a challenged partnership is not listed."""
+        row = await self.record_row(induction_record_id)
+        found = await self._assemble([row.user_id])
+        if found:
+            return found[0]
+        updated = await self.repo.user_updated_at([row.user_id])
+        return V3Participant(
+            user_id=row.user_id,
+            full_name=row.full_name,
+            teacher_reference_number=row.teacher_trn,
+            updated_at=updated.get(row.user_id, row.user_updated_at),
+            enrolments=[],
+            id_changes=await self.repo.id_changes([row.user_id]),
+        )
+
     async def _assemble(self, user_ids: list[uuid.UUID]) -> list[V3Participant]:
         if not user_ids:
             return []

@@ -182,6 +182,18 @@ class ParticipantProfileState(IdMixin, TimestampMixin, Base):
     reason: Mapped[str | None] = mapped_column(String)
 
 
+class ParticipantProfileSchedule(IdMixin, TimestampMixin, Base):
+    """History of a profile's schedules: a row per change-schedule."""
+
+    __tablename__ = "participant_profile_schedules"
+    __table_args__ = (
+        Index("ix_participant_profile_schedules_profile", "participant_profile_id", "created_at"),
+    )
+
+    participant_profile_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("participant_profiles.id"))
+    schedule_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("schedules.id"))
+
+
 class InductionRecord(IdMixin, TimestampMixin, Base):
     """One placement of an ECF profile: school programme, schedule, dates and statuses."""
 

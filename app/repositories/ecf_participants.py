@@ -229,6 +229,12 @@ class EcfParticipantRepository:
         result = await self.session.execute(text(sql), params)
         return [_enrolment(r) for r in result.mappings()]
 
+    async def find_record(self, induction_record_id: uuid.UUID) -> EnrolmentRow | None:
+        """One induction record with everything a flat participant shows (action responses)."""
+        sql = f"SELECT {_DETAIL_COLUMNS} FROM induction_records ir {_DETAIL_JOINS} WHERE ir.id = :id"
+        row = (await self.session.execute(text(sql), {"id": induction_record_id})).mappings().first()
+        return _enrolment(row) if row else None
+
     @staticmethod
     async def stream_v1(
         maker: async_sessionmaker[AsyncSession],

@@ -10,6 +10,7 @@ from fastapi.responses import StreamingResponse
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.api.deps import ClockDep, EcfProviderDep, FilterQueryDep, ListQueryDep, SessionDep, get_sessionmaker
+from app.api.ecf_actions import add_action_routes, render_flat
 from app.api.query import ListQuery, cohort_years, updated_since
 from app.api.responses import JSONAPIResponse
 from app.api.serialization import csv_lines
@@ -116,9 +117,12 @@ def build_router(version: str) -> APIRouter:
         responses=SHOW_RESPONSES,
         response_class=JSONAPIResponse,
     )
+    add_action_routes(router, version, render_flat)
     # Undocumented aliases the reference still serves.
     router.add_api_route("/participants", list_ecf_participants, methods=["GET"], include_in_schema=False)
     router.add_api_route("/participants.csv", ecf_participants_csv, methods=["GET"], include_in_schema=False)
+    if version == "v1":
+        add_action_routes(router, version, render_flat, base="/participants", documented=False)
     return router
 
 

@@ -7,6 +7,7 @@ from typing import Any
 from fastapi import APIRouter
 
 from app.api.deps import ClockDep, EcfProviderDep, FilterQueryDep, ListQueryDep, SessionDep, SettingsDep
+from app.api.ecf_actions import add_action_routes, render_nested
 from app.api.query import ListQuery, cohort_years, updated_since
 from app.api.responses import JSONAPIResponse
 from app.api.v1.schemas import BAD_REQUEST, FORBIDDEN, NOT_FOUND, UNAUTHORISED
@@ -85,3 +86,6 @@ async def get_ecf_participant(
     participant = await service.get_participant(id, v3_filters(query))
     include = not settings.is_production
     return JSONAPIResponse({"data": ecf_participant(participant, include_mentor_funding_end_date=include)})
+
+
+add_action_routes(router, "v3", render_nested)
