@@ -40,9 +40,25 @@ HTTP_METHODS = frozenset({"get", "put", "post", "delete", "options", "head", "pa
 
 # (schema component, property) pairs the reference service sends as null although the document
 # marks them non-nullable. Applied when that component is resolved, so they hold wherever it is used.
+# v1/v2 action responses are the participant GET's serialisation, which the action response
+# components describe more strictly than the GET's own component.
+_ACTION_RESPONSES = (
+    "ECFParticipantDeferAttributesResponse",
+    "ECFParticipantResumeAttributesResponse",
+    "ECFParticipantWithdrawAttributesResponse",
+)
+_ACTION_NULLABLE = {
+    (component, prop)
+    for component in _ACTION_RESPONSES
+    for prop in ("teacher_reference_number", "teacher_reference_number_validated")
+}
+_ACTION_EXTRA: dict[str, dict[str, Any]] = {
+    component: {"training_record_id": {"type": "string", "format": "uuid"}} for component in _ACTION_RESPONSES
+}
+
 KNOWN_NULLABLE: dict[str, set[tuple[str, str]]] = {
-    "v1": set(),
-    "v2": set(),
+    "v1": set(_ACTION_NULLABLE),
+    "v2": set(_ACTION_NULLABLE),
     "v3": {
         ("ECFParticipantAttributes", "teacher_reference_number"),  # no TRN recorded yet
         ("ECFEnrolment", "teacher_reference_number_validated"),  # no TRN recorded yet
@@ -54,6 +70,8 @@ KNOWN_NULLABLE: dict[str, set[tuple[str, str]]] = {
 # Attributes the reference service sends that the document leaves out of the schema (the
 # document's own example shows them): component -> property -> OpenAPI schema of the property.
 KNOWN_EXTRA: dict[str, dict[str, dict[str, Any]]] = {
+    "v1": _ACTION_EXTRA,
+    "v2": _ACTION_EXTRA,
     "v3": {"ParticipantDeclarationAttributes": {"created_at": {"type": "string", "format": "date-time"}}},
 }
 
