@@ -14,7 +14,7 @@ from fastapi import APIRouter
 from app.api.deps import ClockDep, EcfProviderDep, JsonBodyDep, SessionDep, SettingsDep
 from app.api.responses import JSONAPIResponse
 from app.api.v1 import serializers as flat
-from app.api.v1.schemas import BAD_REQUEST, FORBIDDEN, UNAUTHORISED, UNPROCESSABLE
+from app.api.v1.schemas import BAD_REQUEST, FORBIDDEN, UNAUTHORISED, UNPROCESSABLE, jsonapi_request_body
 from app.api.v3 import serializers as nested
 from app.domain.ecf_actions import (
     DEFER_REASONS,
@@ -57,21 +57,7 @@ def request_body(action: Action) -> dict[str, Any]:
             **_ATTRIBUTES[action],
         },
     }
-    schema = {
-        "type": "object",
-        "required": ["data"],
-        "properties": {
-            "data": {
-                "type": "object",
-                "required": ["type", "attributes"],
-                "properties": {
-                    "type": {"type": "string", "enum": [f"participant-{action.value}"]},
-                    "attributes": attributes,
-                },
-            }
-        },
-    }
-    return {"required": True, "content": {"application/json": {"schema": schema}}}
+    return jsonapi_request_body(f"participant-{action.value}", attributes)
 
 
 async def render_flat(

@@ -106,6 +106,16 @@ def cast_text(value: Any) -> str | None:
     return str(value)
 
 
+def request_attributes(body: Any) -> dict[str, Any]:
+    """The attributes of a JSON:API request document. No `data` is a 400 (the contract's message);
+    `data` without `attributes` reads as every attribute blank, so validation reports them."""
+    data = body.get("data") if isinstance(body, dict) else None
+    if not data or not isinstance(data, dict):
+        raise BadRequest(BAD_JSON_STRUCTURE)
+    attributes = data.get("attributes")
+    return attributes if isinstance(attributes, dict) else {}
+
+
 def _blank(value: str | None) -> bool:
     return value is None or value.strip() == ""
 
@@ -122,12 +132,7 @@ class DeclarationInput:
     @classmethod
     def from_body(cls, body: Any) -> DeclarationInput:
         """`{"data": {"attributes": {...}}}`; no `data` is a 400, no `attributes` means all blank."""
-        data = body.get("data") if isinstance(body, dict) else None
-        if not data or not isinstance(data, dict):
-            raise BadRequest(BAD_JSON_STRUCTURE)
-        attributes = data.get("attributes")
-        if not isinstance(attributes, dict):
-            attributes = {}
+        attributes = request_attributes(body)
         return cls(**{name: cast_text(attributes.get(name)) for name in ATTRIBUTES})
 
     def as_log(self) -> dict[str, str | None]:

@@ -18,9 +18,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.clock import Clock
 from app.domain.auth import EcfProvider
-from app.domain.declaration_submission import cast_text
+from app.domain.declaration_submission import cast_text, request_attributes
 from app.domain.enums import ECF_COURSE_IDENTIFIERS, NPQ_COURSE_IDENTIFIERS, ScheduleType, TrainingStatus
-from app.domain.errors import BAD_JSON_STRUCTURE, BadRequest, ValidationFailed
+from app.domain.errors import ValidationFailed
 from app.repositories.ecf_actions import ActionRecord, EcfActionRepository, ScheduleChoice
 from app.repositories.participant_lookup import Identity, Profile
 
@@ -89,12 +89,7 @@ class ActionInput:
     @classmethod
     def from_body(cls, body: Any) -> ActionInput:
         """`{"data": {"attributes": {...}}}`; no `data` is a 400, no `attributes` means all blank."""
-        data = body.get("data") if isinstance(body, dict) else None
-        if not data or not isinstance(data, dict):
-            raise BadRequest(BAD_JSON_STRUCTURE)
-        attributes = data.get("attributes")
-        if not isinstance(attributes, dict):
-            attributes = {}
+        attributes = request_attributes(body)
         return cls(
             course_identifier=cast_text(attributes.get("course_identifier")),
             reason=cast_text(attributes.get("reason")),

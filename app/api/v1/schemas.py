@@ -120,6 +120,11 @@ def declaration_request_body() -> dict[str, Any]:
             "has_passed": {"type": "boolean", "description": "NPQ `completed` declarations."},
         },
     }
+    return jsonapi_request_body("participant-declaration", attributes)
+
+
+def jsonapi_request_body(type_name: str, attributes: dict[str, Any]) -> dict[str, Any]:
+    """An OpenAPI requestBody: a JSON:API document of one resource of `type_name`."""
     schema = {
         "type": "object",
         "required": ["data"],
@@ -128,7 +133,7 @@ def declaration_request_body() -> dict[str, Any]:
                 "type": "object",
                 "required": ["type", "attributes"],
                 "properties": {
-                    "type": {"type": "string", "enum": ["participant-declaration"]},
+                    "type": {"type": "string", "enum": [type_name]},
                     "attributes": attributes,
                 },
             }
