@@ -49,13 +49,24 @@ class TokenRepository:
         return TokenOwner(*row) if row else None
 
     async def record_use(self, token_id: uuid.UUID, now: datetime, granularity: timedelta) -> None:
-        """Write last_used_at, at most once per `granularity` (no write on every request)."""
-        await self.session.execute(
-            update(ApiToken)
+        """Write last_used_at, at most once per `granularity` (no write on every request).
+
+        The row is locked with SKIP LOCKED: when another request of the same token is already
+        recording its use, this one skips the write instead of queueing behind that request's
+        whole transaction (which would serialise a provider's concurrent requests).
+        """
+        due = (
+            select(ApiToken.id)
             .where(
                 ApiToken.id == token_id,
                 or_(ApiToken.last_used_at.is_(None), ApiToken.last_used_at < now - granularity),
             )
+            .with_for_update(skip_locked=True)
+            .scalar_subquery()
+        )
+        await self.session.execute(
+            update(ApiToken)
+            .where(ApiToken.id == due)
             .values(last_used_at=now)
             .execution_options(synchronize_session=False)
         )
