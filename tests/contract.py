@@ -64,6 +64,8 @@ KNOWN_NULLABLE: dict[str, set[tuple[str, str]]] = {
         ("ECFEnrolment", "teacher_reference_number_validated"),  # no TRN recorded yet
         ("ECFEnrolment", "participant_status"),  # reported as leaving without an end date
         ("UnfundedMentorAttributes", "teacher_reference_number"),
+        ("ECFPartnershipAttributes", "induction_tutor_email"),  # no tutor and no school contact email
+        ("ECFPartnershipAttributes", "delivery_partner_name"),  # partnership without a delivery partner
     },
 }
 

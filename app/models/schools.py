@@ -96,6 +96,15 @@ class Partnership(IdMixin, TimestampMixin, Base):
         Index("ix_partnerships_lp_cohort_created", "lead_provider_id", "cohort_id", "created_at"),
         Index("ix_partnerships_school_cohort", "school_id", "cohort_id"),
         Index("ix_partnerships_updated_at", "updated_at"),
+        # One confirmed partnership per school and cohort, whichever provider holds it: concurrent
+        # confirmations by different providers cannot both succeed even past the advisory lock.
+        Index(
+            "uq_partnerships_confirmed_school_cohort",
+            "school_id",
+            "cohort_id",
+            unique=True,
+            postgresql_where=text("NOT relationship AND challenged_at IS NULL AND challenge_reason IS NULL"),
+        ),
     )
 
     school_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("schools.id"))
