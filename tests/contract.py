@@ -66,6 +66,9 @@ KNOWN_NULLABLE: dict[str, set[tuple[str, str]]] = {
         ("UnfundedMentorAttributes", "teacher_reference_number"),
         ("ECFPartnershipAttributes", "induction_tutor_email"),  # no tutor and no school contact email
         ("ECFPartnershipAttributes", "delivery_partner_name"),  # partnership without a delivery partner
+        ("ECFParticipantLeaving", "provider"),  # left a school-led programme
+        ("ECFParticipantLeaving", "date"),  # reported as leaving without an end date
+        ("ECFParticipantJoining", "provider"),  # joined a school-led programme
     },
 }
 

@@ -207,6 +207,12 @@ class InductionRecord(IdMixin, TimestampMixin, Base):
         Index("ix_induction_records_mentor", "mentor_profile_id"),
         Index("ix_induction_records_created_at", "created_at"),
         Index("ix_induction_records_end_date", "end_date"),
+        # The records the transfers endpoint pairs up: few of them, looked up per training record.
+        Index(
+            "ix_induction_records_transfer_candidates",
+            "participant_profile_id",
+            postgresql_where=text("induction_status = 'leaving' OR school_transfer"),
+        ),
     )
 
     participant_profile_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("participant_profiles.id"))

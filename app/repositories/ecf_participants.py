@@ -89,7 +89,7 @@ class IdChangeRow:
     created_at: datetime
 
 
-def _latest_records_sql(*, cohort_clause: str | None = None, user_clause: str | None = None) -> str:
+def latest_records_sql(*, cohort_clause: str | None = None, user_clause: str | None = None) -> str:
     """The provider's latest induction record per training record (CTE body)."""
     joins = ""
     where = [
@@ -185,7 +185,7 @@ class EcfParticipantRepository:
         order_key = "u.updated_at" if updated_since is not None else "u.created_at"
         limit = "LIMIT :limit OFFSET :offset" if paged else ""
         return f"""
-            WITH latest AS ({_latest_records_sql(cohort_clause=cohort_clause, user_clause=user_clause)}),
+            WITH latest AS ({latest_records_sql(cohort_clause=cohort_clause, user_clause=user_clause)}),
             page AS (
                 SELECT l.induction_record_id, {order_key} AS k1, u.id AS k2,
                        pp.created_at AS k3, pp.id AS k4
@@ -293,7 +293,7 @@ class EcfParticipantRepository:
             user_filters.append("u.id = :user_id")
         order = ", ".join(f"u.{column} {'DESC' if desc else 'ASC'}" for column, desc in order_by)
         sql = f"""
-            WITH latest AS ({_latest_records_sql()}),
+            WITH latest AS ({latest_records_sql()}),
             matching AS (
                 SELECT DISTINCT pi.user_id
                   FROM latest l
@@ -319,7 +319,7 @@ class EcfParticipantRepository:
             return []
         params: dict[str, Any] = {"lead_provider_id": lead_provider_id, "user_ids": list(user_ids)}
         sql = f"""
-            WITH latest AS ({_latest_records_sql(user_clause="fpi.user_id = ANY(:user_ids)")})
+            WITH latest AS ({latest_records_sql(user_clause="fpi.user_id = ANY(:user_ids)")})
             SELECT {_DETAIL_COLUMNS}
               FROM latest l
               JOIN induction_records ir ON ir.id = l.induction_record_id
