@@ -803,3 +803,34 @@ async def test_reference_seed_alone_is_idempotent(session: AsyncSession) -> None
     first = await seed_reference_data(session)
     assert +first.inserted == build_reference().counts()
     assert (await seed_reference_data(session)).total == 0
+
+
+async def test_every_v3_ecf_resource_has_sandbox_data(
+    client: httpx.AsyncClient, session: AsyncSession, settings: Settings
+) -> None:
+    await seed_sandbox(session, settings=settings, today=datetime.now(UTC).date())
+    headers = {"Authorization": "Bearer ambition-token"}
+
+    async def data(path: str, **params: str) -> list[dict[str, Any]]:
+        response = await client.get(path, params={"page[per_page]": "3000", **params}, headers=headers)
+        assert response.status_code == 200, response.text
+        rows: list[dict[str, Any]] = response.json()["data"]
+        return rows
+
+    schools = await data("/api/v3/schools/ecf", **{"filter[cohort]": "2023"})
+    assert {s["attributes"]["in_partnership"] for s in schools} == {True, False}
+    partnerships = await data("/api/v3/partnerships/ecf")
+    assert "challenged" in {p["attributes"]["status"] for p in partnerships}
+    assert await data("/api/v3/delivery-partners")
+    transfers = [
+        t for p in await data("/api/v3/participants/ecf/transfers") for t in p["attributes"]["transfers"]
+    ]
+    ambition = "Ambition Institute"
+    assert any(
+        t["leaving"]["provider"] == ambition and t["transfer_type"] == "new_provider" for t in transfers
+    )
+    assert any(
+        (t["joining"] or {}).get("provider") == ambition and t["transfer_type"] == "new_provider"
+        for t in transfers
+    )
+    assert await data("/api/v3/unfunded-mentors/ecf")
