@@ -1,7 +1,7 @@
 """Test harness: a real PostgreSQL, migrated once per run; each test in a rolled-back transaction.
 
 Database choice: TEST_DATABASE_URL as given (assumed disposable); else a `cpd_api_test`
-database on the DATABASE_URL server; else the embedded server (pgserver) in .pgdata/.
+database (or TEST_DATABASE_NAME) on the DATABASE_URL server; else the embedded server (pgserver) in .pgdata/.
 """
 
 from __future__ import annotations
@@ -36,7 +36,8 @@ from app.settings import Environment, Settings
 from tests.contract import validate_exchange
 
 ROOT = Path(__file__).resolve().parent.parent
-TEST_DATABASE = "cpd_api_test"
+# TEST_DATABASE_NAME lets several runs share one server without clobbering each other.
+TEST_DATABASE = os.environ.get("TEST_DATABASE_NAME", "cpd_api_test")
 TEST_HMAC_KEY = "test-hmac-key"
 T = TypeVar("T")
 

@@ -16,9 +16,11 @@ from app.domain.auth import (
     Caller,
     EcfProvider,
     LeadProviderCaller,
+    NpqProvider,
     authenticate,
     require_ecf,
     require_lead_provider,
+    require_npq,
 )
 from app.domain.errors import BAD_JSON_STRUCTURE, BadRequest, DomainError
 from app.repositories.tokens import TokenRepository
@@ -90,6 +92,13 @@ def get_ecf_provider(caller: CallerDep) -> EcfProvider:
 
 
 EcfProviderDep = Annotated[EcfProvider, Depends(get_ecf_provider)]
+
+
+def get_npq_provider(caller: CallerDep) -> NpqProvider:
+    return require_npq(caller)
+
+
+NpqProviderDep = Annotated[NpqProvider, Depends(get_npq_provider)]
 
 
 def get_lead_provider(caller: CallerDep) -> LeadProviderCaller:

@@ -37,6 +37,15 @@ class EcfProvider:
 
 
 @dataclass(frozen=True)
+class NpqProvider:
+    """A lead provider calling an NPQ endpoint (it has an NPQ role)."""
+
+    cpd_lead_provider_id: uuid.UUID
+    npq_lead_provider_id: uuid.UUID
+    name: str
+
+
+@dataclass(frozen=True)
 class LeadProviderCaller:
     """Any lead provider (ECF, NPQ or both) calling an endpoint open to both programmes."""
 
@@ -75,6 +84,21 @@ def require_ecf(caller: Caller) -> EcfProvider:
     return EcfProvider(
         cpd_lead_provider_id=caller.cpd_lead_provider_id,
         lead_provider_id=caller.lead_provider_id,
+        name=caller.cpd_lead_provider_name or "",
+    )
+
+
+def require_npq(caller: Caller) -> NpqProvider:
+    """NPQ endpoints need a lead-provider token whose provider has an NPQ role (else 403)."""
+    if (
+        caller.scope is not TokenScope.LEAD_PROVIDER
+        or caller.npq_lead_provider_id is None
+        or caller.cpd_lead_provider_id is None
+    ):
+        raise Forbidden()
+    return NpqProvider(
+        cpd_lead_provider_id=caller.cpd_lead_provider_id,
+        npq_lead_provider_id=caller.npq_lead_provider_id,
         name=caller.cpd_lead_provider_name or "",
     )
 

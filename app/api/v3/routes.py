@@ -2,6 +2,7 @@
 
 from fastapi import APIRouter
 
+from app.api import npq_applications, npq_outcomes, npq_participants
 from app.api.v3 import (
     declarations,
     delivery_partners,
@@ -23,3 +24,7 @@ router.include_router(unfunded_mentors.router)
 router.include_router(schools.router)
 router.include_router(partnerships.router)
 router.include_router(delivery_partners.router)
+router.include_router(npq_applications.build_router("v3"))
+# Outcomes before participants: `/participants/npq/outcomes` must not be taken for a participant id.
+router.include_router(npq_outcomes.build_router("v3"))
+router.include_router(npq_participants.build_router("v3"))
