@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.api.deps import SessionDep
 from app.api.errors import install_error_handlers
+from app.api.internal.routes import router as internal_router
 from app.api.responses import JSONAPIResponse
 from app.api.v1.routes import router as v1_router
 from app.api.v2.routes import router as v2_router
@@ -59,6 +60,7 @@ def create_app(
     app.include_router(v1_router)
     app.include_router(v2_router)
     app.include_router(v3_router)
+    app.include_router(internal_router)
 
     @app.get("/healthz", include_in_schema=False)
     async def healthz(session: SessionDep) -> JSONAPIResponse:
