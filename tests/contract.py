@@ -80,6 +80,14 @@ KNOWN_EXTRA: dict[str, dict[str, dict[str, Any]]] = {
     "v3": {"ParticipantDeclarationAttributes": {"created_at": {"type": "string", "format": "date-time"}}},
 }
 
+# Enum values the reference service sends that the document's enum leaves out:
+# version -> (component, property) -> the extra values.
+KNOWN_ENUM_VALUES: dict[str, dict[tuple[str, str], list[Any]]] = {
+    # The outcome history includes the `voided` rows that voiding a declaration appends (the v1 and
+    # v3 documents list `voided`; v2's omits it, though v2 lists the same rows).
+    "v2": {("NPQOutcomeAttributes", "state"): ["voided"]},
+}
+
 # OpenAPI 3.0 keywords with no JSON Schema meaning (annotations only, or OpenAPI machinery).
 _OPENAPI_ONLY = frozenset(
     {"example", "examples", "xml", "discriminator", "readOnly", "writeOnly", "deprecated", "externalDocs"}
@@ -211,6 +219,9 @@ class _Converter:
         converted: dict[str, Any] = {}
         for prop, prop_schema in properties.items():
             schema = self.convert(prop_schema, None, expanding)
+            extra_values = KNOWN_ENUM_VALUES.get(self.version, {}).get((component or "", prop))
+            if extra_values and isinstance(schema, dict) and "enum" in schema:
+                schema = {**schema, "enum": [*schema["enum"], *extra_values]}
             if component is not None and (component, prop) in self.nullable:
                 schema = _allow_null(schema)
             converted[prop] = schema
