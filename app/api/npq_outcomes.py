@@ -85,6 +85,7 @@ def build_router(version: str) -> APIRouter:
     router.add_api_route(
         "/participants/npq/outcomes",
         list_outcomes,
+        summary=list_outcomes.__doc__,
         methods=["GET"],
         operation_id=f"{version}_list_npq_outcomes",
         responses={**UNAUTHORISED, **FORBIDDEN, **BAD_REQUEST},
@@ -94,6 +95,7 @@ def build_router(version: str) -> APIRouter:
     router.add_api_route(
         "/participants/npq/{participant_id}/outcomes",
         participant_outcomes,
+        summary=participant_outcomes.__doc__,
         methods=["GET"],
         operation_id=f"{version}_list_npq_participant_outcomes",
         responses={**UNAUTHORISED, **FORBIDDEN},
@@ -102,6 +104,7 @@ def build_router(version: str) -> APIRouter:
     router.add_api_route(
         "/participants/npq/{participant_id}/outcomes",
         record_outcome,
+        summary=record_outcome.__doc__,
         methods=["POST"],
         operation_id=f"{version}_create_npq_participant_outcome",
         responses={**UNAUTHORISED, **FORBIDDEN, **BAD_REQUEST, **UNPROCESSABLE},

@@ -302,6 +302,10 @@ async def test_outcomes_follow_a_merged_participant(client: httpx.AsyncClient, s
     [row] = data(await client.get(of("v3", str(survivor.user.id)), headers=lp.headers))
     assert row["attributes"]["participant_id"] == str(survivor.user.id)
     assert data(await client.get(of("v3", n.id), headers=lp.headers)) == []
+    # the retired id still names the training record when posting
+    posted = data(await client.post(of("v3", n.id), json=outcome_body(state="failed"), headers=lp.headers))
+    assert posted["attributes"]["participant_id"] == str(survivor.user.id)
+    assert await stored_states(session, d.id) == ["passed", "failed"]
 
 
 # --- posting an outcome ---------------------------------------------------------------------------
