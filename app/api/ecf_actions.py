@@ -7,14 +7,22 @@ participant of the changed induction record; v3: the nested participant).
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, get_args
 
 from fastapi import APIRouter
+from pydantic import BaseModel
 
 from app.api.deps import ClockDep, EcfProviderDep, JsonBodyDep, SessionDep, SettingsDep
 from app.api.responses import JSONAPIResponse
 from app.api.v1 import serializers as flat
-from app.api.v1.schemas import BAD_REQUEST, FORBIDDEN, UNAUTHORISED, UNPROCESSABLE, jsonapi_request_body
+from app.api.v1.schemas import (
+    BAD_REQUEST,
+    FORBIDDEN,
+    UNAUTHORISED,
+    UNPROCESSABLE,
+    ScheduleIdentifier,
+    jsonapi_request_body,
+)
 from app.api.v3 import serializers as nested
 from app.domain.ecf_actions import (
     DEFER_REASONS,
@@ -33,7 +41,11 @@ _ATTRIBUTES: dict[Action, dict[str, Any]] = {
     Action.RESUME: {},
     Action.WITHDRAW: {"reason": {"type": "string", "enum": list(WITHDRAW_REASONS)}},
     Action.CHANGE_SCHEDULE: {
-        "schedule_identifier": {"type": "string", "example": "ecf-standard-january"},
+        "schedule_identifier": {
+            "type": "string",
+            "enum": list(get_args(ScheduleIdentifier)),
+            "example": "ecf-standard-january",
+        },
         "cohort": {"type": "string", "example": "2021", "description": "Defaults to the current cohort."},
     },
 }
@@ -94,23 +106,33 @@ def add_action_routes(
     router: APIRouter,
     version: str,
     render: Render,
+    response_model: type[BaseModel],
     *,
     base: str = "/participants/ecf",
-    documented: bool = True,
+    legacy: bool = False,
 ) -> None:
+    """The four action routes under `base`; `legacy` marks v1's older `/participants/{id}/...` paths."""
     for action in Action:
+        name = action.value.replace("-", "_")
         router.add_api_route(
             f"{base}/{{id}}/{action.value}",
             _handler(action, render),
             methods=["PUT"],
-            operation_id=f"{version}_{action.value.replace('-', '_')}_ecf_participant"
-            if documented
-            else None,
-            responses={**UNAUTHORISED, **FORBIDDEN, **BAD_REQUEST, **UNPROCESSABLE},
+            operation_id=f"{version}_{name}_participant" if legacy else f"{version}_{name}_ecf_participant",
+            responses={
+                200: {"model": response_model, "description": "The ECF participant after the change"},
+                **UNAUTHORISED,
+                **FORBIDDEN,
+                **BAD_REQUEST,
+                **UNPROCESSABLE,
+            },
             openapi_extra={"requestBody": request_body(action)},
             response_class=JSONAPIResponse,
-            include_in_schema=documented,
             summary=_SUMMARIES[action],
+            description=f"An older path of `PUT /api/{version}/participants/ecf/{{id}}/{action.value}`."
+            if legacy
+            else None,
+            deprecated=legacy or None,
         )
 
 

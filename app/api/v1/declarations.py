@@ -7,6 +7,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends
 from fastapi.responses import StreamingResponse
+from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.api.deps import (
@@ -23,11 +24,18 @@ from app.api.responses import JSONAPIResponse
 from app.api.serialization import csv_lines
 from app.api.v1 import schemas
 from app.api.v1 import serializers as v1_serializers
+from app.api.v2 import schemas as v2_schemas
 from app.domain.auth import LeadProviderCaller
 from app.domain.declarations import DeclarationService, parse_ids
 from app.repositories.declarations import DeclarationFilters, DeclarationRow
 
 Serializer = Callable[[DeclarationRow], dict[str, Any]]
+
+# The documented 200 bodies (one declaration, a list) of each version mounting these routes.
+RESPONSE_MODELS: dict[str, tuple[type[BaseModel], type[BaseModel]]] = {
+    "v1": (schemas.ParticipantDeclarationResponse, schemas.MultipleParticipantDeclarationsResponse),
+    "v2": (v2_schemas.ParticipantDeclarationResponse, v2_schemas.MultipleParticipantDeclarationsResponse),
+}
 
 DECLARATION_FILTER = filter_parameter(
     {"updated_since": UPDATED_SINCE_PROPERTY, "participant_id": {"type": "string", "format": "uuid"}},
@@ -98,12 +106,21 @@ def build_router(version: str, serialize: Serializer, serialize_attributes: Seri
         return JSONAPIResponse({"data": serialize(row)})
 
     common: dict[str, Any] = {"response_class": JSONAPIResponse}
+    single_model, list_model = RESPONSE_MODELS[version]
+    single: schemas.Responses = {200: {"model": single_model, "description": "A single declaration"}}
+    many: schemas.Responses = {200: {"model": list_model, "description": "A list of declarations"}}
+    csv: schemas.Responses = {
+        200: {
+            "description": "Every declaration, one per row (not paginated)",
+            "content": {"text/csv": {"schema": {"type": "string"}}},
+        }
+    }
     router.add_api_route(
         "/participant-declarations",
         list_declarations,
         methods=["GET"],
         operation_id=f"{version}_list_participant_declarations",
-        responses={**schemas.UNAUTHORISED, **schemas.FORBIDDEN, **schemas.BAD_REQUEST},
+        responses={**many, **schemas.UNAUTHORISED, **schemas.FORBIDDEN, **schemas.BAD_REQUEST},
         openapi_extra={"parameters": [DECLARATION_FILTER, page_parameter("participant declarations")]},
         **common,
     )
@@ -113,6 +130,7 @@ def build_router(version: str, serialize: Serializer, serialize_attributes: Seri
         methods=["POST"],
         operation_id=f"{version}_create_participant_declaration",
         responses={
+            **single,
             **schemas.UNAUTHORISED,
             **schemas.FORBIDDEN,
             **schemas.BAD_REQUEST,
@@ -127,7 +145,7 @@ def build_router(version: str, serialize: Serializer, serialize_attributes: Seri
         methods=["GET"],
         operation_id=f"{version}_participant_declarations_csv",
         response_class=StreamingResponse,
-        responses={**schemas.UNAUTHORISED, **schemas.FORBIDDEN, **schemas.BAD_REQUEST},
+        responses={**csv, **schemas.UNAUTHORISED, **schemas.FORBIDDEN, **schemas.BAD_REQUEST},
         openapi_extra={"parameters": [DECLARATION_FILTER]},
     )
     router.add_api_route(
@@ -135,7 +153,7 @@ def build_router(version: str, serialize: Serializer, serialize_attributes: Seri
         get_declaration,
         methods=["GET"],
         operation_id=f"{version}_get_participant_declaration",
-        responses={**schemas.UNAUTHORISED, **schemas.FORBIDDEN, **schemas.NOT_FOUND},
+        responses={**single, **schemas.UNAUTHORISED, **schemas.FORBIDDEN, **schemas.NOT_FOUND},
         **common,
     )
     router.add_api_route(
@@ -143,7 +161,13 @@ def build_router(version: str, serialize: Serializer, serialize_attributes: Seri
         void_declaration,
         methods=["PUT"],
         operation_id=f"{version}_void_participant_declaration",
-        responses={**schemas.UNAUTHORISED, **schemas.FORBIDDEN, **schemas.NOT_FOUND, **schemas.UNPROCESSABLE},
+        responses={
+            **single,
+            **schemas.UNAUTHORISED,
+            **schemas.FORBIDDEN,
+            **schemas.NOT_FOUND,
+            **schemas.UNPROCESSABLE,
+        },
         **common,
     )
     return router

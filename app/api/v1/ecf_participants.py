@@ -117,12 +117,14 @@ def build_router(version: str) -> APIRouter:
         responses=SHOW_RESPONSES,
         response_class=JSONAPIResponse,
     )
-    add_action_routes(router, version, render_flat)
+    add_action_routes(router, version, render_flat, schemas.ECFParticipantResponse)
     # Undocumented aliases the reference still serves.
     router.add_api_route("/participants", list_ecf_participants, methods=["GET"], include_in_schema=False)
     router.add_api_route("/participants.csv", ecf_participants_csv, methods=["GET"], include_in_schema=False)
     if version == "v1":
-        add_action_routes(router, version, render_flat, base="/participants", documented=False)
+        add_action_routes(
+            router, version, render_flat, schemas.ECFParticipantResponse, base="/participants", legacy=True
+        )
     return router
 
 

@@ -21,8 +21,10 @@ from app.api.v1.schemas import (
     NOT_FOUND,
     UNAUTHORISED,
     UNPROCESSABLE,
+    Responses,
     declaration_request_body,
 )
+from app.api.v3.schemas import MultipleParticipantDeclarationsResponse, ParticipantDeclarationResponse
 from app.api.v3.serializers import declaration
 from app.domain.declarations import DeclarationService, parse_ids
 from app.repositories.declarations import DeclarationFilters
@@ -41,6 +43,12 @@ DECLARATION_FILTER = filter_parameter(
 )
 
 
+LIST: Responses = {
+    200: {"model": MultipleParticipantDeclarationsResponse, "description": "A list of declarations"}
+}
+SHOW: Responses = {200: {"model": ParticipantDeclarationResponse, "description": "A single declaration"}}
+
+
 def v3_filters(query: ListQuery) -> DeclarationFilters:
     return DeclarationFilters(
         participant_ids=parse_ids(query.filter("participant_id"), single=False),
@@ -53,7 +61,7 @@ def v3_filters(query: ListQuery) -> DeclarationFilters:
 @router.get(
     "/participant-declarations",
     operation_id="v3_list_participant_declarations",
-    responses={**UNAUTHORISED, **FORBIDDEN, **BAD_REQUEST},
+    responses={**LIST, **UNAUTHORISED, **FORBIDDEN, **BAD_REQUEST},
     response_class=JSONAPIResponse,
     openapi_extra={"parameters": [DECLARATION_FILTER, page_parameter("participant declarations")]},
 )
@@ -68,7 +76,7 @@ async def list_declarations(
 @router.get(
     "/participant-declarations/{id}",
     operation_id="v3_get_participant_declaration",
-    responses={**UNAUTHORISED, **FORBIDDEN, **NOT_FOUND},
+    responses={**SHOW, **UNAUTHORISED, **FORBIDDEN, **NOT_FOUND},
     response_class=JSONAPIResponse,
 )
 async def get_declaration(id: str, caller: LeadProviderDep, session: SessionDep) -> JSONAPIResponse:
@@ -79,7 +87,7 @@ async def get_declaration(id: str, caller: LeadProviderDep, session: SessionDep)
 @router.post(
     "/participant-declarations",
     operation_id="v3_create_participant_declaration",
-    responses={**UNAUTHORISED, **FORBIDDEN, **BAD_REQUEST, **UNPROCESSABLE},
+    responses={**SHOW, **UNAUTHORISED, **FORBIDDEN, **BAD_REQUEST, **UNPROCESSABLE},
     response_class=JSONAPIResponse,
     openapi_extra={"requestBody": declaration_request_body()},
 )
@@ -95,7 +103,7 @@ async def create_declaration(
 @router.put(
     "/participant-declarations/{id}/void",
     operation_id="v3_void_participant_declaration",
-    responses={**UNAUTHORISED, **FORBIDDEN, **NOT_FOUND, **UNPROCESSABLE},
+    responses={**SHOW, **UNAUTHORISED, **FORBIDDEN, **NOT_FOUND, **UNPROCESSABLE},
     response_class=JSONAPIResponse,
 )
 async def void_declaration(

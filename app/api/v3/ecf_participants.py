@@ -38,6 +38,7 @@ SHOW_RESPONSES: dict[int | str, dict[str, Any]] = {
     200: {"model": schemas.ECFParticipantResponse, "description": "A single ECF participant"},
     **UNAUTHORISED,
     **FORBIDDEN,
+    **BAD_REQUEST,
     **NOT_FOUND,
 }
 
@@ -72,6 +73,8 @@ async def list_ecf_participants(
     operation_id="v3_get_ecf_participant",
     responses=SHOW_RESPONSES,
     response_class=JSONAPIResponse,
+    # The participant is looked up among the list's results, so the list's filters apply.
+    openapi_extra={"parameters": [schemas.ECF_PARTICIPANT_FILTER]},
 )
 async def get_ecf_participant(
     id: str,
@@ -88,4 +91,4 @@ async def get_ecf_participant(
     return JSONAPIResponse({"data": ecf_participant(participant, include_mentor_funding_end_date=include)})
 
 
-add_action_routes(router, "v3", render_nested)
+add_action_routes(router, "v3", render_nested, schemas.ECFParticipantResponse)

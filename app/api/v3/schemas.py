@@ -15,15 +15,28 @@ from app.api.query import (
     page_parameter,
     sort_parameter,
 )
-from app.api.v1.schemas import ScheduleIdentifier
+from app.api.v1.schemas import (
+    COURSE_IDENTIFIERS,
+    DECLARATION_STATES,
+    DECLARATION_TYPES,
+    ScheduleIdentifier,
+    one_of,
+)
+from app.domain.declaration_submission import VALID_EVIDENCE_HELD
+from app.domain.ecf_actions import DEFER_REASONS, WITHDRAW_REASONS
 
 UUID: JsonDict = {"format": "uuid"}
 DATE_TIME: JsonDict = {"format": "date-time"}
 DATE: JsonDict = {"format": "date"}
 
 
-class StatusChange(BaseModel):
-    reason: str
+class ECFDeferral(BaseModel):
+    reason: str = Field(json_schema_extra=one_of(DEFER_REASONS))
+    date: str = Field(json_schema_extra=DATE_TIME)
+
+
+class ECFWithdrawal(BaseModel):
+    reason: str = Field(json_schema_extra=one_of(WITHDRAW_REASONS))
     date: str = Field(json_schema_extra=DATE_TIME)
 
 
@@ -42,8 +55,8 @@ class ECFEnrolment(BaseModel):
     sparsity_uplift: bool
     schedule_identifier: ScheduleIdentifier
     delivery_partner_id: str | None = Field(json_schema_extra=UUID)
-    withdrawal: StatusChange | None
-    deferral: StatusChange | None
+    withdrawal: ECFWithdrawal | None
+    deferral: ECFDeferral | None
     created_at: str = Field(json_schema_extra=DATE_TIME)
     induction_end_date: str | None = Field(json_schema_extra=DATE)
     mentor_funding_end_date: str | None = Field(
@@ -95,3 +108,72 @@ ECF_PARTICIPANT_PAGE = page_parameter("ECF participants")
 ECF_PARTICIPANT_SORT = sort_parameter(
     ["created_at", "-created_at", "updated_at", "-updated_at"], "ECF participants"
 )
+
+
+# ---- participant declarations ---------------------------------------------------------------------
+
+
+class ParticipantDeclarationAttributes(BaseModel):
+    participant_id: str = Field(json_schema_extra=UUID)
+    declaration_type: str = Field(json_schema_extra=one_of(DECLARATION_TYPES))
+    declaration_date: str = Field(json_schema_extra=DATE_TIME)
+    course_identifier: str = Field(json_schema_extra=one_of(COURSE_IDENTIFIERS))
+    state: str = Field(json_schema_extra=one_of(DECLARATION_STATES))
+    updated_at: str = Field(json_schema_extra=DATE_TIME)
+    created_at: str = Field(json_schema_extra=DATE_TIME)
+    delivery_partner_id: str | None = Field(
+        json_schema_extra=UUID, description="ECF: the participant's delivery partner when declared."
+    )
+    statement_id: str | None = Field(json_schema_extra=UUID)
+    clawback_statement_id: str | None = Field(json_schema_extra=UUID)
+    ineligible_for_funding_reason: Literal["duplicate_declaration"] | None
+    mentor_id: str | None = Field(json_schema_extra=UUID)
+    uplift_paid: bool
+    evidence_held: str | None = Field(
+        json_schema_extra=one_of(VALID_EVIDENCE_HELD), description="ECF declarations other than `started`."
+    )
+    has_passed: bool | None = Field(description="NPQ `completed` declarations: the latest outcome.")
+    lead_provider_name: str
+
+
+class ParticipantDeclaration(BaseModel):
+    id: str = Field(json_schema_extra=UUID)
+    type: Literal["participant-declaration"]
+    attributes: ParticipantDeclarationAttributes
+
+
+class ParticipantDeclarationResponse(BaseModel):
+    data: ParticipantDeclaration
+
+
+class MultipleParticipantDeclarationsResponse(BaseModel):
+    data: list[ParticipantDeclaration]
+
+
+# ---- statements -----------------------------------------------------------------------------------
+
+
+class StatementAttributes(BaseModel):
+    month: str = Field(examples=["May"])
+    year: str = Field(examples=["2022"])
+    type: Literal["ecf", "npq"]
+    cohort: str = Field(examples=["2021"])
+    cut_off_date: str = Field(json_schema_extra=DATE)
+    payment_date: str = Field(json_schema_extra=DATE)
+    paid: bool
+    created_at: str = Field(json_schema_extra=DATE_TIME)
+    updated_at: str = Field(json_schema_extra=DATE_TIME)
+
+
+class Statement(BaseModel):
+    id: str = Field(json_schema_extra=UUID)
+    type: Literal["statement"]
+    attributes: StatementAttributes
+
+
+class StatementResponse(BaseModel):
+    data: Statement
+
+
+class MultipleStatementsResponse(BaseModel):
+    data: list[Statement]

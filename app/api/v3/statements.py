@@ -15,6 +15,7 @@ from app.api.query import (
 )
 from app.api.responses import JSONAPIResponse
 from app.api.v1.schemas import BAD_REQUEST, FORBIDDEN, NOT_FOUND, UNAUTHORISED
+from app.api.v3.schemas import MultipleStatementsResponse, StatementResponse
 from app.api.v3.serializers import statement
 from app.domain.statements import StatementService, programme_filter
 from app.repositories.statements import StatementFilters
@@ -39,7 +40,12 @@ STATEMENT_FILTER = filter_parameter(
 @router.get(
     "/statements",
     operation_id="v3_list_statements",
-    responses={**UNAUTHORISED, **FORBIDDEN, **BAD_REQUEST},
+    responses={
+        200: {"model": MultipleStatementsResponse, "description": "A list of statements"},
+        **UNAUTHORISED,
+        **FORBIDDEN,
+        **BAD_REQUEST,
+    },
     response_class=JSONAPIResponse,
     openapi_extra={"parameters": [STATEMENT_FILTER, page_parameter("statements")]},
 )
@@ -59,7 +65,12 @@ async def list_statements(
 @router.get(
     "/statements/{id}",
     operation_id="v3_get_statement",
-    responses={**UNAUTHORISED, **FORBIDDEN, **NOT_FOUND},
+    responses={
+        200: {"model": StatementResponse, "description": "A single statement"},
+        **UNAUTHORISED,
+        **FORBIDDEN,
+        **NOT_FOUND,
+    },
     response_class=JSONAPIResponse,
 )
 async def get_statement(id: str, caller: LeadProviderDep, session: SessionDep) -> JSONAPIResponse:

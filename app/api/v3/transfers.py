@@ -88,16 +88,16 @@ async def list_transfers(
 
 
 @router.get(
-    "/participants/ecf/{participant_id}/transfers",
+    "/participants/ecf/{id}/transfers",
     operation_id="v3_get_participant_transfers",
     responses=SHOW_RESPONSES,
     response_class=JSONAPIResponse,
     openapi_extra={"parameters": [TRANSFER_FILTER]},
 )
 async def get_participant_transfers(
-    participant_id: str, provider: EcfProviderDep, session: SessionDep, clock: ClockDep, query: FilterQueryDep
+    id: str, provider: EcfProviderDep, session: SessionDep, clock: ClockDep, query: FilterQueryDep
 ) -> JSONAPIResponse:
     """Get a single participant's transfers involving you."""
     service = TransferService(session, provider, clock.now())
-    row = await service.get_transfers(participant_id, updated_since(query))
+    row = await service.get_transfers(id, updated_since(query))
     return JSONAPIResponse({"data": participant_transfers(row)})
