@@ -10,6 +10,7 @@ from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.api.deps import SessionDep
+from app.api.docs import install_docs
 from app.api.errors import install_error_handlers
 from app.api.internal.routes import router as internal_router
 from app.api.responses import JSONAPIResponse
@@ -52,6 +53,9 @@ def create_app(
         description="Lead provider API for early career framework (ECF) and NPQ training, versions 1 to 3.",
         lifespan=lifespan,
         default_response_class=JSONAPIResponse,
+        # Docs pages are served per version from vendored assets (app/api/docs.py), not from a CDN.
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.settings = settings
     if sessionmaker is not None:
@@ -60,6 +64,7 @@ def create_app(
     app.include_router(v1_router)
     app.include_router(v2_router)
     app.include_router(v3_router)
+    install_docs(app)
     app.include_router(internal_router)
 
     @app.get("/healthz", include_in_schema=False)
