@@ -56,10 +56,25 @@ _ACTION_EXTRA: dict[str, dict[str, Any]] = {
     component: {"training_record_id": {"type": "string", "format": "uuid"}} for component in _ACTION_RESPONSES
 }
 
+# NPQ applications store what the registration service collected; these are null when it
+# collected nothing (no TRN, no school, no funding choice or headteacher answer).
+_NPQ_APPLICATION_NULLABLE = {
+    ("NPQApplicationAttributes", prop)
+    for prop in (
+        "teacher_reference_number",
+        "school_urn",
+        "school_ukprn",
+        "funding_choice",
+        "headteacher_status",
+        "works_in_school",
+    )
+}
+
 KNOWN_NULLABLE: dict[str, set[tuple[str, str]]] = {
-    "v1": set(_ACTION_NULLABLE),
-    "v2": set(_ACTION_NULLABLE),
-    "v3": {
+    "v1": _ACTION_NULLABLE | _NPQ_APPLICATION_NULLABLE,
+    "v2": _ACTION_NULLABLE | _NPQ_APPLICATION_NULLABLE,
+    "v3": _NPQ_APPLICATION_NULLABLE
+    | {
         ("ECFParticipantAttributes", "teacher_reference_number"),  # no TRN recorded yet
         ("ECFEnrolment", "teacher_reference_number_validated"),  # no TRN recorded yet
         ("ECFEnrolment", "participant_status"),  # reported as leaving without an end date
