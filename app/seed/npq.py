@@ -3,7 +3,8 @@
 For each NPQ provider and cohort 2021-2024, one application per entry of `PLAN`: accepted ones
 on a course of each schedule family (leadership, specialist, EHCO; ASO in 2021 only), one of
 them deferred and one withdrawn, pending ones (including a second application by last
-cohort's senior-leadership participant, previously funded) and rejected ones, with the attribute
+cohort's senior-leadership participant, previously funded) and rejected ones, every family in
+every state (ASO in 2021 only), with the attribute
 mixes the registration service produces (not working in a school, ITT lead mentor, nursery,
 outside England).
 
@@ -123,6 +124,26 @@ PLAN = (
         ApplicationStatus.REJECTED,
         setting="abroad",
         funded=False,
+    ),
+    # EHCO and ASO in every state too (ASO in 2021 only).
+    Application(
+        "ehco-pending",
+        "npq-early-headship-coaching-offer",
+        ApplicationStatus.PENDING,
+        headteacher_status="yes_in_first_five_years",
+    ),
+    Application(
+        "ehco-rejected",
+        "npq-early-headship-coaching-offer",
+        ApplicationStatus.REJECTED,
+        headteacher_status="yes_over_two_years",
+    ),
+    Application(
+        "aso-rejected",
+        "npq-additional-support-offer",
+        ApplicationStatus.REJECTED,
+        headteacher_status="yes_in_first_two_years",
+        cohorts=(2021,),
     ),
 )
 
