@@ -92,7 +92,7 @@ def _request_body(action: Action) -> dict[str, Any]:
         properties["reason"] = {"type": "string", "enum": list(NPQ_WITHDRAW_REASONS)}
         required.append("reason")
     elif action is Action.CHANGE_SCHEDULE:
-        properties["schedule_identifier"] = {"type": "string", "example": "npq-leadership-autumn"}
+        properties["schedule_identifier"] = {"type": "string", "enum": list(v2_wire.NPQ_SCHEDULE_IDENTIFIERS)}
         properties["cohort"] = {
             "type": "string",
             "example": "2022",

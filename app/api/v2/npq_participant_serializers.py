@@ -7,14 +7,30 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field
 
 from app.api.serialization import rfc3339
+from app.domain.enums import NPQ_COURSE_IDENTIFIERS
 from app.domain.npq_participants import NpqEnrolment, NpqParticipant
 
 TrainingStatusValue = Literal["active", "deferred", "withdrawn"]
+# The schedules the contract names for NPQ (documentation; every cohort uses these identifiers).
+NPQ_SCHEDULE_IDENTIFIERS = (
+    "npq-aso-march",
+    "npq-aso-june",
+    "npq-aso-november",
+    "npq-aso-december",
+    "npq-ehco-march",
+    "npq-ehco-june",
+    "npq-ehco-november",
+    "npq-ehco-december",
+    "npq-leadership-autumn",
+    "npq-leadership-spring",
+    "npq-specialist-autumn",
+    "npq-specialist-spring",
+)
 
 
 class NPQEnrolment(BaseModel):
-    course_identifier: str
-    schedule_identifier: str
+    course_identifier: str = Field(json_schema_extra={"enum": list(NPQ_COURSE_IDENTIFIERS)})
+    schedule_identifier: str = Field(json_schema_extra={"enum": list(NPQ_SCHEDULE_IDENTIFIERS)})
     cohort: str
     npq_application_id: str = Field(json_schema_extra={"format": "uuid"})
     eligible_for_funding: bool

@@ -10,18 +10,24 @@ from pydantic import BaseModel, Field
 from app.api.serialization import rfc3339
 from app.api.v2 import npq_participant_serializers as v2
 from app.domain.ecf_participants import StatusChange
+from app.domain.npq_actions import NPQ_DEFER_REASONS, NPQ_WITHDRAW_REASONS
 from app.domain.npq_participants import NpqEnrolment, NpqParticipant
 
 
-class StatusChangeModel(BaseModel):
-    reason: str | None
+class NPQWithdrawal(BaseModel):
+    reason: str | None = Field(json_schema_extra={"enum": list(NPQ_WITHDRAW_REASONS)})
+    date: str = Field(json_schema_extra={"format": "date-time"})
+
+
+class NPQDeferral(BaseModel):
+    reason: str | None = Field(json_schema_extra={"enum": list(NPQ_DEFER_REASONS)})
     date: str = Field(json_schema_extra={"format": "date-time"})
 
 
 class NPQEnrolment(v2.NPQEnrolment):
     email: str | None
-    withdrawal: StatusChangeModel | None
-    deferral: StatusChangeModel | None
+    withdrawal: NPQWithdrawal | None
+    deferral: NPQDeferral | None
     created_at: str = Field(json_schema_extra={"format": "date-time"})
 
 
