@@ -1,0 +1,1 @@
+"""Finance: calculations, imports, the internal finance API and the finance commands."""
