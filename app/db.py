@@ -20,6 +20,11 @@ def sync_url(url: str) -> str:
 
 
 def create_engine(settings: Settings, database_url: str) -> AsyncEngine:
+    """The app's engine: pool sizes, statement timeout and connect timeout from settings.
+
+    statement_timeout is a session setting sent when each connection opens, so it holds for every
+    statement on every pooled connection (0 leaves the server's default).
+    """
     server_settings = {"application_name": "cpd-api", "timezone": "UTC"}
     if settings.db_statement_timeout_ms:
         server_settings["statement_timeout"] = str(settings.db_statement_timeout_ms)
@@ -28,7 +33,7 @@ def create_engine(settings: Settings, database_url: str) -> AsyncEngine:
         pool_size=settings.db_pool_size,
         max_overflow=settings.db_max_overflow,
         pool_pre_ping=True,
-        connect_args={"server_settings": server_settings},
+        connect_args={"server_settings": server_settings, "timeout": settings.db_connect_timeout_seconds},
     )
 
 

@@ -6,10 +6,11 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
+from fastapi.responses import Response
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from app.api.deps import SessionDep
+from app import metrics
 from app.api.docs import install_docs
 from app.api.errors import install_error_handlers
 from app.api.internal.routes import router as internal_router
@@ -18,19 +19,56 @@ from app.api.v1.routes import router as v1_router
 from app.api.v2.routes import router as v2_router
 from app.api.v3.routes import router as v3_router
 from app.db import create_engine, create_sessionmaker
-from app.repositories.health import database_ok
+from app.middleware import install_middleware
+from app.middleware.rate_limit import Counter, PostgresCounter, RateLimiter, RedisCounter
+from app.observability import readiness
 from app.settings import Settings, get_settings
 
 log = logging.getLogger("cpd_api")
+
+READINESS_TIMEOUT_SECONDS = 3.0
+
+
+def _rate_limiter(settings: Settings, counter: Counter) -> RateLimiter:
+    return RateLimiter(
+        counter,
+        limit=settings.rate_limit_requests,
+        period=settings.rate_limit_period_seconds,
+        pause_after_failure=settings.rate_limit_retry_after_failure_seconds,
+    )
 
 
 def create_app(
     settings: Settings | None = None,
     *,
     sessionmaker: async_sessionmaker[AsyncSession] | None = None,
+    rate_limit_counter: Counter | None = None,
 ) -> FastAPI:
-    """Build the app. Tests pass their own sessionmaker; otherwise the lifespan makes one."""
+    """Build the app. Tests pass their own sessionmaker; otherwise the lifespan makes one.
+
+    Rate-limit counters: `rate_limit_counter` when given; else Redis when REDIS_URL is set; else
+    PostgreSQL (through the given sessionmaker, or an autocommit engine of the limiter's own).
+    """
     settings = settings or get_settings()
+
+    def counter_for(database_url: str | None) -> Counter | None:
+        if rate_limit_counter is not None:
+            return rate_limit_counter
+        if settings.redis_url:
+            return RedisCounter(
+                settings.redis_url,
+                prefix=settings.rate_limit_key_prefix,
+                timeout=settings.rate_limit_timeout_seconds,
+            )
+        if sessionmaker is not None:
+            return PostgresCounter.for_sessionmaker(sessionmaker)
+        if database_url:
+            return PostgresCounter.for_url(
+                database_url,
+                timeout=settings.rate_limit_timeout_seconds,
+                connect_timeout=settings.db_connect_timeout_seconds,
+            )
+        return None
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -41,11 +79,19 @@ def create_app(
         if not settings.database_url:
             raise RuntimeError("DATABASE_URL is not set (use `cpd-api serve`, which provides one)")
         engine = create_engine(settings, settings.database_url)
+        metrics.instrument_pool(engine)
         app.state.sessionmaker = create_sessionmaker(engine)
+        if settings.rate_limiting and getattr(app.state, "rate_limiter", None) is None:
+            counter = counter_for(settings.database_url)
+            app.state.rate_limiter = None if counter is None else _rate_limiter(settings, counter)
         try:
             yield
         finally:
+            limiter: RateLimiter | None = getattr(app.state, "rate_limiter", None)
+            if limiter is not None:
+                await limiter.close()
             await engine.dispose()
+            metrics.worker_exiting()
 
     app = FastAPI(
         title="Manage teacher CPD - lead provider API",
@@ -58,9 +104,15 @@ def create_app(
         redoc_url=None,
     )
     app.state.settings = settings
+    app.state.rate_limiter = None
     if sessionmaker is not None:
         app.state.sessionmaker = sessionmaker
+        if settings.rate_limiting:
+            # No lifespan runs under a test transport: the limiter must exist already.
+            counter = counter_for(None)
+            app.state.rate_limiter = None if counter is None else _rate_limiter(settings, counter)
     install_error_handlers(app)
+    install_middleware(app, settings)
     app.include_router(v1_router)
     app.include_router(v2_router)
     app.include_router(v3_router)
@@ -68,8 +120,23 @@ def create_app(
     app.include_router(internal_router)
 
     @app.get("/healthz", include_in_schema=False)
-    async def healthz(session: SessionDep) -> JSONAPIResponse:
-        """Liveness and database reachability, for load balancers and the container healthcheck."""
-        return JSONAPIResponse({"status": "ok", "database": await database_ok(session)})
+    async def healthz() -> JSONAPIResponse:
+        """Liveness: the process answers. No database call, so a database outage does not restart it."""
+        return JSONAPIResponse({"status": "ok"})
+
+    @app.get("/readyz", include_in_schema=False)
+    async def readyz(request: Request) -> JSONAPIResponse:
+        """Readiness: the database answers and its schema is at this code's migration head."""
+        ready, checks = await readiness(request.app.state.sessionmaker, READINESS_TIMEOUT_SECONDS)
+        return JSONAPIResponse(
+            {"status": "ready" if ready else "unavailable", "checks": checks},
+            status_code=200 if ready else 503,
+        )
+
+    @app.get("/metrics", include_in_schema=False)
+    async def prometheus_metrics() -> Response:
+        """Prometheus exposition (every worker's, in multiprocess mode)."""
+        body, content_type = metrics.render()
+        return Response(body, media_type=content_type)
 
     return app

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import date
 from enum import StrEnum
 from functools import lru_cache
 
-from pydantic import Field, model_validator
+from pydantic import AliasChoices, BaseModel, Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_TOKEN_HMAC_KEY = "development-only-token-key-change-me"  # noqa: S105 (refused in production)
@@ -16,6 +17,22 @@ class Environment(StrEnum):
     SANDBOX = "sandbox"
     DEVELOPMENT = "development"
     TEST = "test"
+
+
+class VersionDeprecation(BaseModel):
+    """How an older API version announces its retirement (RFC 9745 `Deprecation`, RFC 8594 `Sunset`)."""
+
+    deprecated_on: date
+    # None: supported until further notice, so no `Sunset` header is sent.
+    sunset_on: date | None = None
+    successor: str = "v3"
+
+
+# v3 went live in production on 2 June 2023; the reference keeps v1 and v2 "until further notice".
+DEFAULT_DEPRECATIONS = {
+    "v1": VersionDeprecation(deprecated_on=date(2023, 6, 2)),
+    "v2": VersionDeprecation(deprecated_on=date(2023, 6, 2)),
+}
 
 
 class Settings(BaseSettings):
@@ -33,14 +50,36 @@ class Settings(BaseSettings):
     db_max_overflow: int = Field(default=10, ge=0)
     db_statement_timeout_ms: int = Field(default=30_000, ge=0)
 
+    # asyncpg gives up connecting after this long, so a dead database fails requests (and /readyz) fast.
+    db_connect_timeout_seconds: float = Field(default=10.0, gt=0)
+
+    # None: on everywhere except the test environment (tests that want it switch it on explicitly).
+    rate_limit_enabled: bool | None = None
     rate_limit_requests: int = Field(default=1000, ge=1)
     rate_limit_period_seconds: int = Field(default=300, ge=1)
     redis_url: str | None = None
+    rate_limit_key_prefix: str = "cpd-api:rl"
+    # How long one limiter call may take (Redis socket, PostgreSQL statement) before it fails open.
+    rate_limit_timeout_seconds: float = Field(default=1.0, gt=0)
+    # After a limiter failure, requests skip it (fail open) for this long instead of each waiting.
+    rate_limit_retry_after_failure_seconds: float = Field(default=5.0, ge=0)
+
+    # Older versions and their retirement dates; JSON in the environment, e.g.
+    # API_DEPRECATIONS='{"v1": {"deprecated_on": "2023-06-02", "sunset_on": "2026-07-31"}}'.
+    api_deprecations: dict[str, VersionDeprecation] = Field(
+        default_factory=lambda: dict(DEFAULT_DEPRECATIONS)
+    )
+
+    max_request_body_bytes: int = Field(default=1024 * 1024, ge=1)
+    gzip_minimum_bytes: int = Field(default=1024, ge=0)
 
     host: str = "127.0.0.1"
     port: int = 8000
-    workers: int = Field(default=1, ge=1)
+    # WEB_CONCURRENCY is the name most platforms set; WORKERS is accepted too.
+    workers: int = Field(default=1, ge=1, validation_alias=AliasChoices("web_concurrency", "workers"))
     log_level: str = "info"
+    # One JSON object per log line (production default); plain text is easier to read locally.
+    log_json: bool = True
 
     @model_validator(mode="after")
     def _refuse_default_secrets_in_production(self) -> Settings:
@@ -56,6 +95,12 @@ class Settings(BaseSettings):
     @property
     def is_production(self) -> bool:
         return self.environment is Environment.PRODUCTION
+
+    @property
+    def rate_limiting(self) -> bool:
+        if self.rate_limit_enabled is not None:
+            return self.rate_limit_enabled
+        return self.environment is not Environment.TEST
 
 
 @lru_cache(maxsize=1)

@@ -31,6 +31,7 @@ from app.models.participants import (
     User,
 )
 from app.models.providers import ApiToken, CpdLeadProvider, LeadProvider, NpqLeadProvider
+from app.models.rate_limits import RateLimitCounter
 from app.models.schools import (
     DeliveryPartner,
     InductionCoordinatorProfile,
@@ -80,6 +81,7 @@ __all__ = [
     "Partnership",
     "ProviderRelationship",
     "PupilPremium",
+    "RateLimitCounter",
     "Schedule",
     "School",
     "SchoolCohort",

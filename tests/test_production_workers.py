@@ -1,0 +1,212 @@
+"""`cpd-api serve --workers 2` as a real server: two worker processes share the rate limit (PostgreSQL
+or Redis counters), the metrics (Prometheus multiprocess mode) and the database; logs are JSON lines
+that never contain the token."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import socket
+import sys
+import time
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import pytest_asyncio
+from redis.asyncio import Redis
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from app.security import hash_token
+from tests import factories as f
+from tests.conftest import TEST_HMAC_KEY
+
+CLI = Path(sys.executable).parent / "cpd-api"
+REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+LIMIT = 5
+PERIOD = 3600
+LIST = "/api/v3/participants/ecf"
+ROUTE_COUNT = "cpd_api_http_request_duration_seconds_count"
+# Bounds, so a broken server fails the test instead of hanging it.
+START_TIMEOUT = 60.0
+MAX_REQUESTS = 60
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+@dataclass
+class Server:
+    process: asyncio.subprocess.Process
+    base_url: str
+    output: list[str] = field(default_factory=list)
+
+    def log_lines(self) -> list[dict[str, Any]]:
+        lines = []
+        for line in self.output:
+            try:
+                lines.append(json.loads(line))
+            except ValueError:
+                continue
+        return lines
+
+
+async def _collect(stream: asyncio.StreamReader, into: list[str]) -> None:
+    while line := await stream.readline():
+        into.append(line.decode(errors="replace").rstrip("\n"))
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def start_server(database_url: str, tmp_path: Path) -> AsyncIterator[Any]:
+    """Starts `cpd-api serve --workers 2` on a free loopback port; stops it (by its pid) afterwards."""
+    started: list[tuple[Server, list[asyncio.Task[None]]]] = []
+
+    async def start(**extra_env: str) -> Server:
+        port = free_port()
+        multiproc = tmp_path / f"metrics-{port}"
+        multiproc.mkdir()
+        env = {k: v for k, v in os.environ.items() if k not in ("REDIS_URL", "WORKERS", "WEB_CONCURRENCY")}
+        env |= {
+            "DATABASE_URL": database_url,
+            "ENVIRONMENT": "test",
+            "TOKEN_HMAC_KEY": TEST_HMAC_KEY,
+            "RATE_LIMIT_ENABLED": "true",
+            "RATE_LIMIT_REQUESTS": str(LIMIT),
+            "RATE_LIMIT_PERIOD_SECONDS": str(PERIOD),
+            "PROMETHEUS_MULTIPROC_DIR": str(multiproc),
+            "LOG_JSON": "true",
+            "WEB_CONCURRENCY": "2",
+        } | extra_env
+        process = await asyncio.create_subprocess_exec(
+            str(CLI),
+            "serve",
+            "--port",
+            str(port),
+            env=env,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.STDOUT,
+        )
+        server = Server(process, f"http://127.0.0.1:{port}")
+        assert process.stdout is not None
+        tasks = [asyncio.create_task(_collect(process.stdout, server.output))]
+        started.append((server, tasks))
+        deadline = time.monotonic() + START_TIMEOUT
+        async with httpx.AsyncClient(base_url=server.base_url) as client:
+            while True:
+                assert process.returncode is None, "\n".join(server.output)
+                try:
+                    if (await client.get("/readyz")).status_code == 200:
+                        break
+                except httpx.TransportError:
+                    pass
+                assert time.monotonic() < deadline, "server did not start:\n" + "\n".join(server.output)
+                await asyncio.sleep(0.2)
+        return server
+
+    yield start
+
+    for server, tasks in started:
+        if server.process.returncode is None:
+            server.process.send_signal(signal.SIGINT)
+            try:
+                await asyncio.wait_for(server.process.wait(), 20)
+            except TimeoutError:
+                server.process.kill()
+                await server.process.wait()
+        for task in tasks:
+            await asyncio.wait_for(task, 5)
+
+
+def worker_pids(server: Server) -> set[int]:
+    return {line["pid"] for line in server.log_lines() if line.get("logger") == "cpd_api.request"}
+
+
+def metric_total(text: str, name: str, **labels: str) -> float:
+    """Sum of a metric's samples whose labels include `labels`."""
+    total = 0.0
+    for line in text.splitlines():
+        if line.startswith(name + " "):
+            label_text, value = "", line.split(" ")[1]
+        elif line.startswith(name + "{"):
+            label_text, _, value = line[len(name) + 1 :].rpartition("} ")
+        else:
+            continue
+        if all(f'{k}="{v}"' in label_text for k, v in labels.items()):
+            total += float(value)
+    return total
+
+
+async def wait_for_a_safe_window() -> None:
+    """Fixed windows: make sure the burst does not straddle a window boundary."""
+    left = PERIOD - time.time() % PERIOD
+    if left < 30:
+        await asyncio.sleep(left + 0.5)
+
+
+@pytest.mark.parametrize("backend", ["postgresql", "redis"])
+async def test_two_workers_share_one_rate_limit(
+    committed: async_sessionmaker[AsyncSession], start_server: Any, backend: str
+) -> None:
+    async with committed() as session:
+        lp = await f.provider(session, name=f"Workers Provider {uuid.uuid4().hex[:6]}")
+        await f.participant(session, lp.lead_provider)
+        await session.commit()
+    prefix = f"cpd-api-test:{uuid.uuid4().hex}"
+    extra = {"REDIS_URL": REDIS_URL, "RATE_LIMIT_KEY_PREFIX": prefix} if backend == "redis" else {}
+    server: Server = await start_server(**extra)
+    await wait_for_a_safe_window()
+
+    codes: list[int] = []
+    # A new connection per request, several at once, until both workers have answered (bounded).
+    limits = httpx.Limits(max_keepalive_connections=0)
+    async with httpx.AsyncClient(base_url=server.base_url, limits=limits, headers=lp.headers) as client:
+        while len(codes) < MAX_REQUESTS:
+            burst = await asyncio.gather(*(client.get(LIST) for _ in range(6)))
+            codes += [r.status_code for r in burst]
+            await asyncio.sleep(0.05)  # let the log lines arrive
+            if len(worker_pids(server)) >= 2 and len(codes) >= 3 * LIMIT:
+                break
+        refused = await client.get(LIST)
+        codes.append(refused.status_code)
+        metrics_text = (await client.get("/metrics")).text
+
+    assert codes.count(200) == LIMIT, (codes, "\n".join(server.output))
+    assert codes.count(429) == len(codes) - LIMIT, codes
+    assert refused.text == "Retry later\n" and 0 < int(refused.headers["retry-after"]) <= PERIOD
+    assert len(worker_pids(server)) == 2, "only one worker answered"
+
+    # Metrics from both workers, added up by whichever worker answered /metrics.
+    assert metric_total(metrics_text, ROUTE_COUNT, route=LIST, status="200") == LIMIT
+    assert metric_total(metrics_text, ROUTE_COUNT, status="429") == len(codes) - LIMIT
+    assert metric_total(metrics_text, "cpd_api_rate_limited_total") == len(codes) - LIMIT
+
+    # One JSON line per request: provider on the accepted ones, never the token.
+    await asyncio.sleep(0.2)
+    requests = [line for line in server.log_lines() if line.get("logger") == "cpd_api.request"]
+    api = [line for line in requests if line["status"] in (200, 429) and line["route"] in (LIST, None)]
+    assert len(api) == len(codes)
+    assert {line["provider"] for line in api if line["status"] == 200} == {lp.cpd.name}
+    assert all(line["request_id"] and line["duration_ms"] >= 0 for line in api)
+    everything = "\n".join(server.output)
+    assert lp.token not in everything
+    assert hash_token(lp.token, TEST_HMAC_KEY) not in everything
+
+    if backend == "redis":
+        redis = Redis.from_url(REDIS_URL)
+        try:
+            keys = [key async for key in redis.scan_iter(match=f"{prefix}:*")]
+            assert len(keys) == 1
+            assert int(await redis.get(keys[0]) or 0) == len(codes)
+            await redis.delete(*keys)
+        finally:
+            await redis.aclose()
