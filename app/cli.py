@@ -133,18 +133,31 @@ def cmd_statements(settings: Settings, action: str, statement_id: str | None) ->
 
 
 def cmd_serve(settings: Settings, host: str | None, port: int | None, workers: int | None) -> None:
+    """Serve with N worker processes (--workers, else WEB_CONCURRENCY / WORKERS).
+
+    Every worker opens its own pool on the same database and counts rate limits in the same shared
+    store (Redis or PostgreSQL). With PROMETHEUS_MULTIPROC_DIR set, workers write their metrics
+    there and /metrics adds them up; the directory is emptied first so no stale worker counts.
+    """
     import uvicorn
+
+    from app.metrics import clear_multiprocess_dir
+    from app.observability import log_config
 
     # Workers inherit the resolved URL, so none of them starts a database of its own.
     os.environ["DATABASE_URL"] = database_url(settings)
     os.environ["ENVIRONMENT"] = settings.environment.value
     get_settings.cache_clear()
+    clear_multiprocess_dir()
     uvicorn.run(
         "app.asgi:app",
         host=host or settings.host,
         port=port or settings.port,
         workers=workers or settings.workers,
         log_level=settings.log_level,
+        log_config=log_config(settings.log_level, json=settings.log_json),
+        # The request-log middleware writes one line per request; uvicorn's would repeat it.
+        access_log=False,
         proxy_headers=True,
     )
 
