@@ -102,7 +102,8 @@ class NpqContract(IdMixin, TimestampMixin, Base):
     output_payment_percentage: Mapped[int] = mapped_column(Integer, default=60)
     service_fee_installments: Mapped[int] = mapped_column(Integer, default=0)
     number_of_payment_periods: Mapped[int | None] = mapped_column(Integer)
-    monthly_service_fee: Mapped[Decimal] = mapped_column(Numeric(12, 2), default=Decimal("0"))
+    # NULL: derived from the contract; 0: no service fee (the finance calculation tells them apart).
+    monthly_service_fee: Mapped[Decimal | None] = mapped_column(Numeric(12, 2), default=Decimal("0"))
     targeted_delivery_funding_per_participant: Mapped[Decimal] = mapped_column(
         Numeric(12, 2), default=Decimal("100.0")
     )

@@ -7,6 +7,9 @@ output beyond the target. Its derived monthly service fee is £75,943.07: cohort
 `monthly_service_fee` empty so the calculator derives it from the bands, 2024 states the same
 amount explicitly, so both ways of reading the fee have data and statements look alike.
 
+NPQ contracts leave `monthly_service_fee` empty too (the fee is derived per course; output-only
+offers have none), so NPQ statements show service fees as well as outputs.
+
 Statements: one per provider role (ECF, NPQ), cohort and month, from November of the cohort's
 start year for three years, named like "November 2021", paid on the 25th. ECF statements cut off
 on the last day of the previous month, NPQ ones on its 25th. Their state follows `today`: open
@@ -94,8 +97,9 @@ def contract_rows(rows: Rows) -> None:
                     output_payment_percentage=100 if price.output_only else 60,
                     service_fee_installments=price.service_fee_installments,
                     number_of_payment_periods=price.number_of_payment_periods,
-                    # NOT NULL in this schema; the reference's importer also writes 0.
-                    monthly_service_fee=Decimal("0"),
+                    # Not stated: the calculation derives the monthly fee from target, price and
+                    # instalments, so every NPQ statement of a course with instalments pays a fee.
+                    monthly_service_fee=None,
                     targeted_delivery_funding_per_participant=Decimal("100"),
                     special_course=course.identifier in _SPECIAL_COURSES,
                     created_at=created,
