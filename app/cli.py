@@ -1,4 +1,5 @@
-"""`cpd-api`: migrate, seed, create-token, serve, and `up` (all three for a fresh machine)."""
+"""`cpd-api`: migrate, seed, create-token, serve, and `up` (all three for a fresh machine); statement
+and finance commands for operators."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import asyncio
 import logging
 import os
 import sys
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 from app import embedded_pg
@@ -132,6 +133,108 @@ def cmd_statements(settings: Settings, action: str, statement_id: str | None) ->
     asyncio.run(_statements(settings, database_url(settings), action, statement_id))
 
 
+async def _create_internal_token(
+    settings: Settings, url: str, role: str, school: str | None, description: str | None
+) -> str:
+    import uuid
+
+    from app.db import create_engine, create_sessionmaker
+    from app.domain.auth import issue_internal_token
+    from app.domain.enums import TokenScope
+    from app.domain.errors import ValidationFailed
+    from app.repositories.tokens import TokenRepository
+
+    try:
+        school_id = uuid.UUID(school) if school is not None else None
+    except ValueError:
+        raise SystemExit(f"not a school id: {school!r}") from None
+    engine = create_engine(settings, url)
+    try:
+        async with create_sessionmaker(engine)() as session:
+            try:
+                raw = await issue_internal_token(
+                    TokenRepository(session),
+                    settings.token_hmac_key,
+                    role=TokenScope(role),
+                    school_id=school_id,
+                    description=description,
+                )
+            except ValidationFailed as exc:
+                raise SystemExit("; ".join(f"{where}: {message}" for where, message in exc.errors)) from None
+            await session.commit()
+            return raw
+    finally:
+        await engine.dispose()
+
+
+def cmd_create_internal_token(
+    settings: Settings, role: str, school: str | None, description: str | None
+) -> None:
+    raw = asyncio.run(_create_internal_token(settings, database_url(settings), role, school, description))
+    print(f"{role} token created. It is shown only this once; store it safely:", file=sys.stderr)
+    print(raw)
+
+
+async def _finance(settings: Settings, url: str, args: argparse.Namespace, content: str | None) -> str:
+    """`cpd-api finance ...`: one transaction; an error changes nothing and exits non-zero."""
+    import json
+
+    from app.db import create_engine, create_sessionmaker
+    from app.domain.errors import NotFound, ValidationFailed
+    from app.domain.finance.imports import ContractImporter, StatementImporter
+    from app.domain.finance.rendering import calculation_csv, calculation_data
+    from app.domain.finance.statements import FinanceStatementService
+
+    engine = create_engine(settings, url)
+    try:
+        async with create_sessionmaker(engine)() as session:
+            try:
+                if args.action == "calculate":
+                    calculation = await FinanceStatementService(session).calculate(args.statement_id)
+                    if args.csv:
+                        return calculation_csv(calculation)
+                    return json.dumps(calculation_data(calculation), indent=2) + "\n"
+                if args.action == "import-statements":
+                    today = args.today or datetime.now(UTC).date()
+                    result = await StatementImporter(session).load(content or "", today)
+                    lines = [
+                        f"created {s.programme} statement {s.name!r} (cohort {s.cohort})"
+                        f" for {s.provider_name}: {s.state}"
+                        for s in result.created
+                    ]
+                    lines.append(f"{len(result.created)} created, {result.skipped} already existed")
+                else:
+                    try:
+                        document = json.loads(content or "")
+                    except json.JSONDecodeError as exc:
+                        raise SystemExit(f"{args.file} is not JSON: {exc}") from None
+                    if isinstance(document, dict) and isinstance(document.get("data"), dict):
+                        document = document["data"].get("attributes")  # a JSON:API request document
+                    loaded = await ContractImporter(session).load(document)
+                    lines = [
+                        f"ECF contracts: {loaded.ecf_created} created, {loaded.ecf_updated} replaced",
+                        f"NPQ contracts: {loaded.npq_created} created, {loaded.npq_updated} replaced",
+                    ]
+            except NotFound:
+                raise SystemExit(f"no statement with id {args.statement_id}") from None
+            except ValidationFailed as exc:
+                raise SystemExit("\n".join(f"{where}: {message}" for where, message in exc.errors)) from None
+            await session.commit()
+            return "\n".join(lines) + "\n"
+    finally:
+        await engine.dispose()
+
+
+def cmd_finance(settings: Settings, args: argparse.Namespace) -> None:
+    content = None
+    if args.action != "calculate":
+        try:
+            content = Path(args.file).read_text(encoding="utf-8")
+        except OSError as exc:
+            raise SystemExit(f"cannot read {args.file}: {exc.strerror}") from None
+    sys.stdout.write(asyncio.run(_finance(settings, database_url(settings), args, content)))
+
+
 def cmd_serve(settings: Settings, host: str | None, port: int | None, workers: int | None) -> None:
     """Serve with N worker processes (--workers, else WEB_CONCURRENCY / WORKERS).
 
@@ -183,6 +286,33 @@ def main(argv: list[str] | None = None) -> None:
         ("mark-paid", "a payable statement is paid: payable -> paid, awaiting clawback -> clawed back"),
     ):
         statements_sub.add_parser(action, help=help_text).add_argument("statement_id")
+    internal = sub.add_parser(
+        "create-internal-token",
+        help="create a token for an internal role (DfE finance, ...) and print it once",
+    )
+    internal.add_argument("--role", required=True, choices=["finance", "admin", "school", "npq_registration"])
+    internal.add_argument("--school", default=None, help="the school a `school` token acts for (its id)")
+    internal.add_argument("--description", default=None)
+    finance = sub.add_parser("finance", help="statement calculations, statement schedules and contracts")
+    finance_sub = finance.add_subparsers(dest="action", required=True)
+    calculate = finance_sub.add_parser("calculate", help="what a statement pays (JSON, or CSV with --csv)")
+    calculate.add_argument("statement_id")
+    calculate.add_argument("--csv", action="store_true", help="one CSV line per payment, then the totals")
+    import_statements = finance_sub.add_parser(
+        "import-statements",
+        help="create statements from a schedule CSV (type,name,cohort,deadline_date,payment_date,output_fee)",
+    )
+    import_statements.add_argument("file")
+    import_statements.add_argument(
+        "--today",
+        type=date.fromisoformat,
+        default=None,
+        help="judge statement states on this date (YYYY-MM-DD)",
+    )
+    import_contracts = finance_sub.add_parser(
+        "import-contracts", help="create or replace ECF and NPQ contracts from a JSON file"
+    )
+    import_contracts.add_argument("file")
     for name, help_text in (("serve", "serve the API"), ("up", "migrate, seed, then serve")):
         p = sub.add_parser(name, help=help_text)
         p.add_argument("--host", default=None)
@@ -202,6 +332,10 @@ def main(argv: list[str] | None = None) -> None:
         cmd_create_token(settings, args.provider, args.description)
     elif args.command == "statements":
         cmd_statements(settings, args.action, getattr(args, "statement_id", None))
+    elif args.command == "create-internal-token":
+        cmd_create_internal_token(settings, args.role, args.school, args.description)
+    elif args.command == "finance":
+        cmd_finance(settings, args)
     elif args.command == "serve":
         cmd_serve(settings, args.host, args.port, args.workers)
     elif args.command == "up":

@@ -7,11 +7,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from app.domain.enums import TokenScope
-from app.domain.errors import Forbidden, Unauthenticated
+from app.domain.errors import Forbidden, Unauthenticated, ValidationFailed
 from app.repositories.tokens import TokenRepository
 from app.security import generate_token, hash_token
 
 LAST_USED_GRANULARITY = timedelta(minutes=1)
+# Roles of DfE's own services and operators (tokens with no lead provider).
+INTERNAL_ROLES = (TokenScope.FINANCE, TokenScope.ADMIN, TokenScope.SCHOOL, TokenScope.NPQ_REGISTRATION)
 
 
 @dataclass(frozen=True)
@@ -53,6 +55,15 @@ class LeadProviderCaller:
     lead_provider_id: uuid.UUID | None
     npq_lead_provider_id: uuid.UUID | None
     name: str
+
+
+@dataclass(frozen=True)
+class InternalCaller:
+    """A DfE service or operator calling an internal endpoint."""
+
+    token_id: uuid.UUID
+    role: TokenScope
+    school_id: uuid.UUID | None
 
 
 async def authenticate(repo: TokenRepository, raw_token: str | None, key: str, now: datetime) -> Caller:
@@ -115,6 +126,13 @@ def require_lead_provider(caller: Caller) -> LeadProviderCaller:
     )
 
 
+def require_internal(caller: Caller, *roles: TokenScope) -> InternalCaller:
+    """Internal endpoints need a token of one of their roles (a provider's or another role's: 403)."""
+    if caller.scope is TokenScope.LEAD_PROVIDER or caller.scope not in roles:
+        raise Forbidden()
+    return InternalCaller(token_id=caller.token_id, role=caller.scope, school_id=caller.school_id)
+
+
 async def issue_token(
     repo: TokenRepository,
     key: str,
@@ -134,3 +152,23 @@ async def issue_token(
         description=description,
     )
     return raw
+
+
+async def issue_internal_token(
+    repo: TokenRepository,
+    key: str,
+    *,
+    role: TokenScope,
+    school_id: uuid.UUID | None = None,
+    description: str | None = None,
+) -> str:
+    """A token for an internal role; a school token acts for exactly one (existing) school."""
+    if role not in INTERNAL_ROLES:
+        raise ValidationFailed([("role", f"must be one of {', '.join(INTERNAL_ROLES)}")])
+    if role is TokenScope.SCHOOL and school_id is None:
+        raise ValidationFailed([("school", "a school token needs the school it acts for")])
+    if role is not TokenScope.SCHOOL and school_id is not None:
+        raise ValidationFailed([("school", "only a school token acts for a school")])
+    if school_id is not None and not await repo.school_exists(school_id):
+        raise ValidationFailed([("school", f"no school with id {school_id}")])
+    return await issue_token(repo, key, scope=role, school_id=school_id, description=description)

@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.models import ApiToken, CpdLeadProvider, LeadProvider, NpqLeadProvider
+from app.models import ApiToken, CpdLeadProvider, LeadProvider, NpqLeadProvider, School
 
 
 @dataclass(frozen=True)
@@ -98,3 +98,7 @@ class TokenRepository:
             ident = None
         condition = CpdLeadProvider.id == ident if ident else CpdLeadProvider.name.ilike(name_or_id)
         return (await self.session.execute(select(CpdLeadProvider).where(condition))).scalar_one_or_none()
+
+    async def school_exists(self, school_id: uuid.UUID) -> bool:
+        found = await self.session.execute(select(School.id).where(School.id == school_id))
+        return found.first() is not None

@@ -1,0 +1,26 @@
+"""Dependencies of the internal API: the caller must hold a token of an internal role."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Annotated
+
+from fastapi import Depends
+
+from app.api.deps import CallerDep
+from app.domain.auth import Caller, InternalCaller, require_internal
+from app.domain.enums import TokenScope
+
+
+def internal_role(*roles: TokenScope) -> Callable[[Caller], InternalCaller]:
+    """A dependency admitting tokens of `roles`: no or an unknown token is a 401, a lead
+    provider's token or another role's a 403."""
+
+    def dependency(caller: CallerDep) -> InternalCaller:
+        return require_internal(caller, *roles)
+
+    return dependency
+
+
+# DfE finance users; administrators may do what they do.
+FinanceCallerDep = Annotated[InternalCaller, Depends(internal_role(TokenScope.FINANCE, TokenScope.ADMIN))]
