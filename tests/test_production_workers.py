@@ -153,16 +153,29 @@ async def wait_for_a_safe_window() -> None:
         await asyncio.sleep(left + 0.5)
 
 
+@pytest_asyncio.fixture(loop_scope="session")
+async def redis_prefix() -> AsyncIterator[str]:
+    """A key prefix of this test's own on the shared Redis; its keys are deleted afterwards."""
+    prefix = f"cpd-api-test:{uuid.uuid4().hex}"
+    yield prefix
+    redis = Redis.from_url(REDIS_URL)
+    try:
+        keys = [key async for key in redis.scan_iter(match=f"{prefix}:*")]
+        if keys:
+            await redis.delete(*keys)
+    finally:
+        await redis.aclose()
+
+
 @pytest.mark.parametrize("backend", ["postgresql", "redis"])
 async def test_two_workers_share_one_rate_limit(
-    committed: async_sessionmaker[AsyncSession], start_server: Any, backend: str
+    committed: async_sessionmaker[AsyncSession], start_server: Any, redis_prefix: str, backend: str
 ) -> None:
     async with committed() as session:
         lp = await f.provider(session, name=f"Workers Provider {uuid.uuid4().hex[:6]}")
         await f.participant(session, lp.lead_provider)
         await session.commit()
-    prefix = f"cpd-api-test:{uuid.uuid4().hex}"
-    extra = {"REDIS_URL": REDIS_URL, "RATE_LIMIT_KEY_PREFIX": prefix} if backend == "redis" else {}
+    extra = {"REDIS_URL": REDIS_URL, "RATE_LIMIT_KEY_PREFIX": redis_prefix} if backend == "redis" else {}
     server: Server = await start_server(**extra)
     await wait_for_a_safe_window()
 
@@ -204,9 +217,8 @@ async def test_two_workers_share_one_rate_limit(
     if backend == "redis":
         redis = Redis.from_url(REDIS_URL)
         try:
-            keys = [key async for key in redis.scan_iter(match=f"{prefix}:*")]
+            keys = [key async for key in redis.scan_iter(match=f"{redis_prefix}:*")]
             assert len(keys) == 1
             assert int(await redis.get(keys[0]) or 0) == len(codes)
-            await redis.delete(*keys)
         finally:
             await redis.aclose()
