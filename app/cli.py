@@ -244,8 +244,7 @@ def cmd_serve(settings: Settings, host: str | None, port: int | None, workers: i
     """
     import uvicorn
 
-    from app.metrics import clear_multiprocess_dir
-    from app.observability import log_config
+    from app.observability import clear_multiprocess_dir, log_config
 
     # Workers inherit the resolved URL, so none of them starts a database of its own.
     os.environ["DATABASE_URL"] = database_url(settings)

@@ -96,14 +96,3 @@ def worker_exiting() -> None:
     """Drop this worker's live gauges (pool use) so the sum covers live workers only."""
     if multiprocess_dir():
         multiprocess.mark_process_dead(os.getpid())  # type: ignore[no-untyped-call]
-
-
-def clear_multiprocess_dir() -> None:
-    """Empty the multiprocess directory before workers start (stale files would be added up)."""
-    directory = multiprocess_dir()
-    if directory is None:
-        return
-    os.makedirs(directory, exist_ok=True)
-    for name in os.listdir(directory):
-        if name.endswith(".db"):
-            os.remove(os.path.join(directory, name))

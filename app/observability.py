@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 from datetime import UTC, datetime
 from functools import lru_cache
 from pathlib import Path
@@ -98,3 +99,16 @@ async def readiness(
         return True, checks
     checks["migrations"] = f"at {','.join(sorted(applied)) or 'none'}, expected {','.join(sorted(heads))}"
     return False, checks
+
+
+def clear_multiprocess_dir() -> None:
+    """Empty the Prometheus multiprocess directory before workers start (stale files would be
+    added up). Lives here, not in app.metrics: importing that module creates the label-less
+    metrics' files, which this would then delete from under the serving process."""
+    directory = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if not directory:
+        return
+    os.makedirs(directory, exist_ok=True)
+    for name in os.listdir(directory):
+        if name.endswith(".db"):
+            os.remove(os.path.join(directory, name))
