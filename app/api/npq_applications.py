@@ -8,11 +8,11 @@ and v2 alone has the enrolments export.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends
 from fastapi.responses import StreamingResponse
-from pydantic import BaseModel, Field
+from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.api.deps import (
@@ -39,6 +39,7 @@ from app.api.query import (
 from app.api.responses import JSONAPIResponse
 from app.api.serialization import csv_lines
 from app.api.v1 import npq_application_serializers as v1
+from app.api.v1 import npq_schemas as v1_schemas
 from app.api.v1.schemas import (
     BAD_REQUEST,
     FORBIDDEN,
@@ -48,113 +49,14 @@ from app.api.v1.schemas import (
     jsonapi_request_body,
 )
 from app.api.v2 import npq_application_serializers as v2
+from app.api.v2.npq_participant_serializers import NPQ_SCHEDULE_IDENTIFIERS
 from app.api.v3 import npq_application_serializers as v3
+from app.api.v3 import npq_schemas as v3_schemas
 from app.domain.npq_applications import NpqApplicationService, accept_schedule_identifier
 from app.repositories.npq_applications import ApplicationFilters, ApplicationRow
 
 Serializer = Callable[[ApplicationRow], dict[str, Any]]
 Maker = Annotated[async_sessionmaker[AsyncSession], Depends(get_sessionmaker)]
-
-NPQ_COURSES = Literal[
-    "npq-leading-teaching",
-    "npq-leading-behaviour-culture",
-    "npq-leading-teaching-development",
-    "npq-leading-literacy",
-    "npq-senior-leadership",
-    "npq-headship",
-    "npq-executive-leadership",
-    "npq-early-years-leadership",
-    "npq-additional-support-offer",
-    "npq-early-headship-coaching-offer",
-    "npq-leading-primary-mathematics",
-]
-NPQ_SCHEDULES = [
-    "npq-aso-march",
-    "npq-aso-june",
-    "npq-aso-november",
-    "npq-aso-december",
-    "npq-ehco-march",
-    "npq-ehco-june",
-    "npq-ehco-november",
-    "npq-ehco-december",
-    "npq-leadership-autumn",
-    "npq-leadership-spring",
-    "npq-specialist-autumn",
-    "npq-specialist-spring",
-]
-DATE_TIME: dict[str, Any] = {"format": "date-time"}
-
-
-class NPQApplicationAttributes(BaseModel):
-    course_identifier: NPQ_COURSES
-    email: str
-    email_validated: bool
-    employer_name: str | None
-    employment_role: str | None
-    full_name: str
-    funding_choice: Literal["school", "trust", "self", "another", "employer"] | None
-    headteacher_status: (
-        Literal[
-            "no",
-            "yes_when_course_starts",
-            "yes_in_first_two_years",
-            "yes_over_two_years",
-            "yes_in_first_five_years",
-            "yes_over_five_years",
-        ]
-        | None
-    )
-    ineligible_for_funding_reason: Literal["establishment-ineligible", "previously-funded"] | None
-    participant_id: str = Field(json_schema_extra={"format": "uuid"})
-    private_childcare_provider_urn: str | None
-    teacher_reference_number: str | None
-    teacher_reference_number_validated: bool
-    school_urn: str | None
-    school_ukprn: str | None
-    status: Literal["pending", "accepted", "rejected"]
-    works_in_school: bool | None
-    created_at: str = Field(json_schema_extra=DATE_TIME)
-    updated_at: str = Field(json_schema_extra=DATE_TIME)
-    cohort: str
-    eligible_for_funding: bool
-    targeted_delivery_funding_eligibility: bool
-    teacher_catchment: bool
-    teacher_catchment_iso_country_code: str | None
-    teacher_catchment_country: str | None
-    itt_provider: str | None
-    lead_mentor: bool
-
-
-class NPQApplication(BaseModel):
-    id: str = Field(json_schema_extra={"format": "uuid"})
-    type: Literal["npq_application"]
-    attributes: NPQApplicationAttributes
-
-
-class NPQApplicationResponse(BaseModel):
-    data: NPQApplication
-
-
-class MultipleNPQApplicationsResponse(BaseModel):
-    data: list[NPQApplication]
-
-
-class NPQApplicationAttributesV3(NPQApplicationAttributes):
-    schedule_identifier: str | None = Field(json_schema_extra={"enum": [*NPQ_SCHEDULES, None]})
-
-
-class NPQApplicationV3(BaseModel):
-    id: str = Field(json_schema_extra={"format": "uuid"})
-    type: Literal["npq_application"]
-    attributes: NPQApplicationAttributesV3
-
-
-class NPQApplicationResponseV3(BaseModel):
-    data: NPQApplicationV3
-
-
-class MultipleNPQApplicationsResponseV3(BaseModel):
-    data: list[NPQApplicationV3]
 
 
 def _csv(description: str) -> dict[int | str, dict[str, Any]]:
@@ -215,7 +117,7 @@ ACCEPT_BODY = {
             "properties": {
                 "schedule_identifier": {
                     "type": "string",
-                    "enum": NPQ_SCHEDULES,
+                    "enum": list(NPQ_SCHEDULE_IDENTIFIERS),
                     "description": "The schedule to place the participant on; chosen by date when absent.",
                 }
             },
@@ -345,8 +247,10 @@ def build_router(version: str) -> APIRouter:
     router = APIRouter(prefix=f"/api/{version}", tags=["NPQ applications"])
     is_v3 = version == "v3"
     render: Serializer = v3.npq_application if is_v3 else v1.npq_application
-    one = NPQApplicationResponseV3 if is_v3 else NPQApplicationResponse
-    many = MultipleNPQApplicationsResponseV3 if is_v3 else MultipleNPQApplicationsResponse
+    one: type[BaseModel] = v3_schemas.NPQApplicationResponse if is_v3 else v1_schemas.NPQApplicationResponse
+    many: type[BaseModel] = (
+        v3_schemas.MultipleNPQApplicationsResponse if is_v3 else v1_schemas.MultipleNPQApplicationsResponse
+    )
     list_params: list[dict[str, Any]] = (
         [V3_FILTER, page_parameter("NPQ applications"), V3_SORT]
         if is_v3

@@ -9,13 +9,16 @@ from collections.abc import Callable
 from typing import Any
 
 from fastapi import APIRouter
+from pydantic import BaseModel
 
 from app.api.deps import ClockDep, JsonBodyDep, ListQueryDep, NpqProviderDep, SessionDep
 from app.api.query import filter_parameter, page_parameter, updated_since
 from app.api.responses import JSONAPIResponse
 from app.api.v1 import npq_outcome_serializers as flat
+from app.api.v1 import npq_schemas as v1_schemas
 from app.api.v1.schemas import BAD_REQUEST, FORBIDDEN, UNAUTHORISED, UNPROCESSABLE, jsonapi_request_body
 from app.api.v3 import npq_outcome_serializers as v3
+from app.api.v3 import npq_schemas as v3_schemas
 from app.domain.enums import NPQ_COURSE_IDENTIFIERS
 from app.domain.npq_outcomes import NO_OUTCOME_NPQ_COURSES, POSTABLE_STATES, NpqOutcomeService
 from app.repositories.npq_outcomes import OutcomeRow
@@ -58,7 +61,12 @@ OUTCOME_REQUEST = jsonapi_request_body(
 def build_router(version: str) -> APIRouter:
     """The routes of this area under /api/{version}."""
     router = APIRouter(prefix=f"/api/{version}", tags=["NPQ outcomes"])
-    serialize: Serializer = v3.npq_outcome if version == "v3" else flat.npq_outcome
+    is_v3 = version == "v3"
+    serialize: Serializer = v3.npq_outcome if is_v3 else flat.npq_outcome
+    one: type[BaseModel] = v3_schemas.NPQOutcomeResponse if is_v3 else v1_schemas.NPQOutcomeResponse
+    many: type[BaseModel] = (
+        v3_schemas.MultipleNPQOutcomesResponse if is_v3 else v1_schemas.MultipleNPQOutcomesResponse
+    )
 
     async def list_outcomes(
         provider: NpqProviderDep, session: SessionDep, query: ListQueryDep
@@ -88,7 +96,12 @@ def build_router(version: str) -> APIRouter:
         summary=list_outcomes.__doc__,
         methods=["GET"],
         operation_id=f"{version}_list_npq_outcomes",
-        responses={**UNAUTHORISED, **FORBIDDEN, **BAD_REQUEST},
+        responses={
+            200: {"model": many, "description": "A list of NPQ outcomes"},
+            **UNAUTHORISED,
+            **FORBIDDEN,
+            **BAD_REQUEST,
+        },
         openapi_extra={"parameters": [OUTCOME_FILTER, page_parameter("NPQ outcomes")]},
         response_class=JSONAPIResponse,
     )
@@ -98,7 +111,11 @@ def build_router(version: str) -> APIRouter:
         summary=participant_outcomes.__doc__,
         methods=["GET"],
         operation_id=f"{version}_list_npq_participant_outcomes",
-        responses={**UNAUTHORISED, **FORBIDDEN},
+        responses={
+            200: {"model": many, "description": "The participant's NPQ outcomes"},
+            **UNAUTHORISED,
+            **FORBIDDEN,
+        },
         response_class=JSONAPIResponse,
     )
     router.add_api_route(
@@ -107,7 +124,13 @@ def build_router(version: str) -> APIRouter:
         summary=record_outcome.__doc__,
         methods=["POST"],
         operation_id=f"{version}_create_npq_participant_outcome",
-        responses={**UNAUTHORISED, **FORBIDDEN, **BAD_REQUEST, **UNPROCESSABLE},
+        responses={
+            200: {"model": one, "description": "The participant's latest outcome for the course"},
+            **UNAUTHORISED,
+            **FORBIDDEN,
+            **BAD_REQUEST,
+            **UNPROCESSABLE,
+        },
         openapi_extra={"requestBody": OUTCOME_REQUEST},
         response_class=JSONAPIResponse,
     )
