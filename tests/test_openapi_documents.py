@@ -492,7 +492,7 @@ def _strict(node: Any) -> Any:
     if "properties" in node:
         out.setdefault("additionalProperties", False)
     if node.get("nullable") is True:
-        if "enum" in out:
+        if "enum" in out and None not in out["enum"]:
             out["enum"] = [*out["enum"], None]
         if isinstance(out.get("type"), str):
             out["type"] = [out["type"], "null"]

@@ -5,15 +5,10 @@ that never contain the token."""
 from __future__ import annotations
 
 import asyncio
-import json
 import os
-import signal
-import socket
-import sys
 import time
 import uuid
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -26,104 +21,45 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from app.security import hash_token
 from tests import factories as f
 from tests.conftest import TEST_HMAC_KEY
+from tests.servers import START_TIMEOUT, Server, free_port, server_env, stop_server
+from tests.servers import start_server as start_server_process
 
-CLI = Path(sys.executable).parent / "cpd-api"
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 LIMIT = 5
 PERIOD = 3600
 LIST = "/api/v3/participants/ecf"
 ROUTE_COUNT = "cpd_api_http_request_duration_seconds_count"
-# Bounds, so a broken server fails the test instead of hanging it.
-START_TIMEOUT = 60.0
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
-@dataclass
-class Server:
-    process: asyncio.subprocess.Process
-    base_url: str
-    output: list[str] = field(default_factory=list)
-
-    def log_lines(self) -> list[dict[str, Any]]:
-        lines = []
-        for line in self.output:
-            try:
-                lines.append(json.loads(line))
-            except ValueError:
-                continue
-        return lines
-
-
-async def _collect(stream: asyncio.StreamReader, into: list[str]) -> None:
-    while line := await stream.readline():
-        into.append(line.decode(errors="replace").rstrip("\n"))
 
 
 @pytest_asyncio.fixture(loop_scope="session")
 async def start_server(database_url: str, tmp_path: Path) -> AsyncIterator[Any]:
-    """Starts `cpd-api serve --workers 2` on a free loopback port; stops it (by its pid) afterwards."""
-    started: list[tuple[Server, list[asyncio.Task[None]]]] = []
+    """Starts `cpd-api serve` (two workers unless told otherwise) on a free loopback port, with a
+    small rate limit and its own metrics directory; stops each (by its pid) afterwards."""
+    started: list[Server] = []
 
     async def start(**extra_env: str) -> Server:
         port = free_port()
         multiproc = tmp_path / f"metrics-{port}"
         multiproc.mkdir()
-        env = {k: v for k, v in os.environ.items() if k not in ("REDIS_URL", "WORKERS", "WEB_CONCURRENCY")}
-        env |= {
-            "DATABASE_URL": database_url,
-            "ENVIRONMENT": "test",
-            "TOKEN_HMAC_KEY": TEST_HMAC_KEY,
-            "RATE_LIMIT_ENABLED": "true",
-            "RATE_LIMIT_REQUESTS": str(LIMIT),
-            "RATE_LIMIT_PERIOD_SECONDS": str(PERIOD),
-            "PROMETHEUS_MULTIPROC_DIR": str(multiproc),
-            "LOG_JSON": "true",
-            "WEB_CONCURRENCY": "2",
-        } | extra_env
-        process = await asyncio.create_subprocess_exec(
-            str(CLI),
-            "serve",
-            "--port",
-            str(port),
-            env=env,
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.STDOUT,
+        env = (
+            server_env(
+                database_url,
+                RATE_LIMIT_ENABLED="true",
+                RATE_LIMIT_REQUESTS=str(LIMIT),
+                RATE_LIMIT_PERIOD_SECONDS=str(PERIOD),
+                PROMETHEUS_MULTIPROC_DIR=str(multiproc),
+                WEB_CONCURRENCY="2",
+            )
+            | extra_env
         )
-        server = Server(process, f"http://127.0.0.1:{port}")
-        assert process.stdout is not None
-        tasks = [asyncio.create_task(_collect(process.stdout, server.output))]
-        started.append((server, tasks))
-        deadline = time.monotonic() + START_TIMEOUT
-        async with httpx.AsyncClient(base_url=server.base_url) as client:
-            while True:
-                assert process.returncode is None, "\n".join(server.output)
-                try:
-                    if (await client.get("/readyz")).status_code == 200:
-                        break
-                except httpx.TransportError:
-                    pass
-                assert time.monotonic() < deadline, "server did not start:\n" + "\n".join(server.output)
-                await asyncio.sleep(0.2)
+        server = await start_server_process(env, port=port)
+        started.append(server)
         return server
 
     yield start
 
-    for server, tasks in started:
-        if server.process.returncode is None:
-            server.process.send_signal(signal.SIGINT)
-            try:
-                await asyncio.wait_for(server.process.wait(), 20)
-            except TimeoutError:
-                server.process.kill()
-                await server.process.wait()
-        for task in tasks:
-            await asyncio.wait_for(task, 5)
+    for server in started:
+        await stop_server(server)
 
 
 def worker_pids(server: Server) -> set[int]:

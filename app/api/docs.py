@@ -225,6 +225,9 @@ def _to_openapi_30(schema: dict[str, Any]) -> None:
         else:
             for name, value in only.items():
                 schema.setdefault(name, value)
+    if schema.get("nullable") is True and isinstance(schema.get("enum"), list) and None not in schema["enum"]:
+        # In 3.0 an `enum` restricts `nullable` too: null must be listed, or clients reject it.
+        schema["enum"] = [*schema["enum"], None]
     if "$ref" in schema and len(schema) > 1:
         ref = schema.pop("$ref")
         schema["allOf"] = [{"$ref": ref}, *schema.get("allOf", [])]
