@@ -7,7 +7,7 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.domain.npq_applications import COURSE_FAMILIES
+from app.domain.npq_courses import NPQ_COURSE_FAMILIES
 from app.models import NpqApplication, Schedule
 from app.seed.schedules import npq_schedules
 from tests import factories as f
@@ -91,7 +91,7 @@ async def accepted(
     eligible_for_funding: bool = True,
 ) -> f.NpqParticipant:
     """An accepted application with its training record, on the first schedule of the course's family."""
-    family = next(s for s in npq_schedules(year) if s.schedule_type is COURSE_FAMILIES[course])
+    family = next(s for s in npq_schedules(year) if s.schedule_type is NPQ_COURSE_FAMILIES[course])
     return await f.npq_participant(
         session,
         provider_,

@@ -20,7 +20,8 @@ from app.api.v1.schemas import BAD_REQUEST, FORBIDDEN, UNAUTHORISED, UNPROCESSAB
 from app.api.v3 import npq_outcome_serializers as v3
 from app.api.v3 import npq_schemas as v3_schemas
 from app.domain.enums import NPQ_COURSE_IDENTIFIERS
-from app.domain.npq_outcomes import NO_OUTCOME_NPQ_COURSES, POSTABLE_STATES, NpqOutcomeService
+from app.domain.npq_courses import SUPPORT_OFFER_COURSES
+from app.domain.npq_outcomes import POSTABLE_STATES, NpqOutcomeService
 from app.repositories.npq_outcomes import OutcomeRow
 
 Serializer = Callable[[OutcomeRow], dict[str, Any]]
@@ -44,7 +45,7 @@ OUTCOME_REQUEST = jsonapi_request_body(
         "properties": {
             "course_identifier": {
                 "type": "string",
-                "enum": [c for c in NPQ_COURSE_IDENTIFIERS if c not in NO_OUTCOME_NPQ_COURSES],
+                "enum": [c for c in NPQ_COURSE_IDENTIFIERS if c not in SUPPORT_OFFER_COURSES],
             },
             "state": {"type": "string", "enum": [s.value for s in POSTABLE_STATES]},
             "completion_date": {

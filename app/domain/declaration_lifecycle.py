@@ -28,6 +28,7 @@ from app.clock import Clock
 from app.domain.auth import LeadProviderCaller
 from app.domain.enums import DeclarationState, StatementState
 from app.domain.errors import InvalidAction, NotFound, record_id
+from app.domain.npq_courses import SUPPORT_OFFER_COURSES
 from app.repositories.declaration_writes import DeclarationWriteRepository
 
 S = DeclarationState
@@ -53,7 +54,6 @@ NO_CLAWBACK_STATEMENT = (
     "This declaration cannot be clawed back as there is no open output statement for its cohort. "
     "Contact the DfE for assistance."
 )
-NO_OUTCOME_NPQ_COURSES = ("npq-additional-support-offer", "npq-early-headship-coaching-offer")
 
 
 def can_transition(from_state: str, to_state: str) -> bool:
@@ -98,7 +98,7 @@ class DeclarationVoiding:
         if (
             declaration.programme == "npq"
             and declaration.declaration_type == "completed"
-            and declaration.course_identifier not in NO_OUTCOME_NPQ_COURSES
+            and declaration.course_identifier not in SUPPORT_OFFER_COURSES
             and await self.repo.latest_outcome_state(ident) != "voided"
         ):
             await self.repo.add_outcome(ident, "voided", declaration.declaration_date.date())

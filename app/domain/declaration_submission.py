@@ -24,6 +24,7 @@ from app.clock import Clock
 from app.domain.auth import LeadProviderCaller
 from app.domain.enums import ECF_COURSE_IDENTIFIERS, NPQ_COURSE_IDENTIFIERS, DeclarationState
 from app.domain.errors import BAD_JSON_STRUCTURE, BadRequest, ValidationFailed
+from app.domain.npq_courses import SUPPORT_OFFER_COURSES
 from app.repositories.declaration_writes import (
     DeclarationWriteRepository,
     DuplicateLiveDeclaration,
@@ -68,7 +69,6 @@ NO_OUTPUT_STATEMENT = (
 )
 
 VALID_EVIDENCE_HELD = ("training-event-attended", "self-study-material-completed", "other")
-NO_OUTCOME_NPQ_COURSES = ("npq-additional-support-offer", "npq-early-headship-coaching-offer")
 ATTRIBUTES = (
     "participant_id",
     "declaration_type",
@@ -283,7 +283,7 @@ class DeclarationSubmission:
         if (
             is_npq
             and attrs.declaration_type == "completed"
-            and attrs.course_identifier not in NO_OUTCOME_NPQ_COURSES
+            and attrs.course_identifier not in SUPPORT_OFFER_COURSES
             and attrs.has_passed not in ("true", "false")
         ):
             errors.append(("has_passed", HAS_PASSED_INVALID))
@@ -374,7 +374,7 @@ class DeclarationSubmission:
         if statement_id is not None:
             await self.repo.add_line_item(statement_id, declaration_id, state)
 
-        if programme == "npq" and declaration_type == "completed" and course not in NO_OUTCOME_NPQ_COURSES:
+        if programme == "npq" and declaration_type == "completed" and course not in SUPPORT_OFFER_COURSES:
             outcome = "passed" if attrs.has_passed == "true" else "failed"
             await self.repo.add_outcome(declaration_id, outcome, declared_at.date())
         if profile.profile_type == "mentor" and declaration_type == "completed":

@@ -14,11 +14,11 @@ from app.domain.declaration_lifecycle import DeclarationVoiding
 from app.domain.declaration_submission import DeclarationInput, DeclarationSubmission
 from app.domain.enums import DeclarationState, OutcomeState
 from app.domain.errors import BadRequest, NotFound, record_id
+from app.domain.npq_courses import SUPPORT_OFFER_COURSES
 from app.domain.paging import Page
 from app.repositories.declarations import DeclarationFilters, DeclarationRepository, DeclarationRow
 
 UPLIFT_STATES = (DeclarationState.PAID, DeclarationState.AWAITING_CLAWBACK, DeclarationState.CLAWED_BACK)
-NO_UPLIFT_NPQ_COURSES = ("npq-additional-support-offer", "npq-early-headship-coaching-offer")
 
 
 def api_state(state: str) -> str:
@@ -52,7 +52,7 @@ def uplift_paid(row: DeclarationRow) -> bool:
         return False
     if row.programme == "ecf":
         return row.course_identifier == "ecf-induction" and (row.sparsity_uplift or row.pupil_premium_uplift)
-    return row.course_identifier not in NO_UPLIFT_NPQ_COURSES and bool(row.targeted_delivery_funding)
+    return row.course_identifier not in SUPPORT_OFFER_COURSES and bool(row.targeted_delivery_funding)
 
 
 def parse_ids(value: str | None, *, single: bool) -> list[uuid.UUID] | None:

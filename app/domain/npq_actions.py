@@ -40,10 +40,10 @@ from app.domain.ecf_actions import (
 )
 from app.domain.enums import NPQ_COURSE_IDENTIFIERS, ApplicationStatus, ProfileType, TrainingStatus
 from app.domain.errors import ValidationFailed
+from app.domain.npq_courses import NPQ_COURSE_FAMILIES
 from app.repositories.ecf_actions import LiveDeclaration, ScheduleChoice
 from app.repositories.npq_actions import LockedNpqProfile, NpqActionRepository
 from app.repositories.participant_lookup import Identity, Profile
-from app.seed.schedules import NPQ_COURSE_FAMILIES
 
 NO_DECLARATIONS_TO_DEFER = "You cannot defer an NPQ participant that has no declarations"
 NO_STARTED_DECLARATION = (

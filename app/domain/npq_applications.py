@@ -26,10 +26,10 @@ from app.domain.auth import NpqProvider
 from app.domain.declaration_submission import cast_text
 from app.domain.enums import ApplicationStatus, ScheduleType
 from app.domain.errors import BAD_JSON_STRUCTURE, BadRequest, NotFound, ValidationFailed, record_id
+from app.domain.npq_courses import NPQ_COURSE_FAMILIES, SUPPORT_OFFER_COURSES
 from app.domain.paging import Page
 from app.domain.schools import parse_sort
 from app.repositories.npq_applications import (
-    REBRANDED_COURSES,
     SORTABLE_COLUMNS,
     AcceptTarget,
     ApplicationFilters,
@@ -51,20 +51,6 @@ ESTABLISHMENT_INELIGIBLE = "establishment-ineligible"
 UK_CATCHMENTS = frozenset({"jersey_guernsey_isle_of_man", "england", "northern_ireland", "scotland", "wales"})
 DEFAULT_ORDER = [("created_at", False)]
 
-# Which schedule family each course may be placed on.
-COURSE_FAMILIES: dict[str, ScheduleType] = {
-    "npq-senior-leadership": ScheduleType.NPQ_LEADERSHIP,
-    "npq-headship": ScheduleType.NPQ_LEADERSHIP,
-    "npq-executive-leadership": ScheduleType.NPQ_LEADERSHIP,
-    "npq-early-years-leadership": ScheduleType.NPQ_LEADERSHIP,
-    "npq-leading-teaching": ScheduleType.NPQ_SPECIALIST,
-    "npq-leading-behaviour-culture": ScheduleType.NPQ_SPECIALIST,
-    "npq-leading-teaching-development": ScheduleType.NPQ_SPECIALIST,
-    "npq-leading-literacy": ScheduleType.NPQ_SPECIALIST,
-    "npq-leading-primary-mathematics": ScheduleType.NPQ_SPECIALIST,
-    "npq-additional-support-offer": ScheduleType.NPQ_SUPPORT,
-    "npq-early-headship-coaching-offer": ScheduleType.NPQ_EHCO,
-}
 _SEASONAL_PREFIX = {
     ScheduleType.NPQ_LEADERSHIP: "npq-leadership",
     ScheduleType.NPQ_SPECIALIST: "npq-specialist",
@@ -96,7 +82,7 @@ def cohort(row: ApplicationRow) -> str | None:
 
 def rebranded_alternatives(course_identifier: str) -> tuple[str, ...]:
     """The course itself, plus its rebranded twin for ASO/EHCO."""
-    return REBRANDED_COURSES if course_identifier in REBRANDED_COURSES else (course_identifier,)
+    return SUPPORT_OFFER_COURSES if course_identifier in SUPPORT_OFFER_COURSES else (course_identifier,)
 
 
 # ---- choosing a schedule ----------------------------------------------------------------------------
@@ -108,7 +94,7 @@ def default_schedule_identifier(course_identifier: str, cohort_year: int, today:
     None means "the cohort's first schedule of the course's family" (ASO; EHCO before 2022,
     when a cohort had a single EHCO schedule).
     """
-    family = COURSE_FAMILIES[course_identifier]
+    family = NPQ_COURSE_FAMILIES[course_identifier]
     if family in _SEASONAL_PREFIX:
         if date(2022, 6, 1) <= today <= date(2022, 12, 25):
             season = "autumn"
@@ -151,7 +137,7 @@ def accept_schedule_identifier(body: Any) -> str | None:
 
 def _lock_keys(target: AcceptTarget) -> set[str]:
     """What competing accepts share: the user, and each TRN that is or will be the user's, per family."""
-    family = "aso-ehco" if target.course_identifier in REBRANDED_COURSES else target.course_identifier
+    family = "aso-ehco" if target.course_identifier in SUPPORT_OFFER_COURSES else target.course_identifier
     keys = {f"npq-accept:user:{target.user_id}:{family}"}
     trns = [target.teacher_profile_trn]
     if target.teacher_reference_number_verified:
@@ -280,12 +266,12 @@ class NpqApplicationService:
         if target.cohort_id is None:
             return None
         schedule = await self.repo.npq_schedule(target.cohort_id, identifier)
-        if schedule is None or schedule.schedule_type != COURSE_FAMILIES.get(target.course_identifier):
+        if schedule is None or schedule.schedule_type != NPQ_COURSE_FAMILIES.get(target.course_identifier):
             return None
         return schedule
 
     async def _default_schedule(self, target: AcceptTarget) -> NpqSchedule | None:
-        family = COURSE_FAMILIES.get(target.course_identifier)
+        family = NPQ_COURSE_FAMILIES.get(target.course_identifier)
         if target.cohort_id is None or target.cohort_year is None or family is None:
             return None
         identifier = default_schedule_identifier(target.course_identifier, target.cohort_year, self._today())

@@ -24,6 +24,7 @@ from app.domain.auth import NpqProvider
 from app.domain.declaration_submission import cast_text, request_attributes
 from app.domain.enums import ECF_COURSE_IDENTIFIERS, NPQ_COURSE_IDENTIFIERS, OutcomeState
 from app.domain.errors import InvalidAction, ValidationFailed
+from app.domain.npq_courses import SUPPORT_OFFER_COURSES
 from app.domain.paging import Page
 from app.repositories.declaration_writes import DeclarationWriteRepository
 from app.repositories.npq_outcomes import NpqOutcomeRepository, OutcomeRow
@@ -57,8 +58,6 @@ FUTURE_COMPLETION_DATE = (
 )
 NO_DECLARATION = "Validation failed: Participant declaration must exist"
 
-# Courses without an assessment, hence without outcomes.
-NO_OUTCOME_NPQ_COURSES = ("npq-additional-support-offer", "npq-early-headship-coaching-offer")
 POSTABLE_STATES = (OutcomeState.PASSED, OutcomeState.FAILED)
 ATTRIBUTES = ("course_identifier", "state", "completion_date")
 
@@ -156,7 +155,7 @@ class NpqOutcomeService:
             errors.append(("course_identifier", COURSE_NOT_RECOGNISED))
         if _blank(course):
             errors.append(("course_identifier", COURSE_MISSING))
-        if course in NO_OUTCOME_NPQ_COURSES:
+        if course in SUPPORT_OFFER_COURSES:
             errors.append(("course_identifier", COURSE_NOT_RECOGNISED))
         if _blank(attrs.state):
             errors.append(("state", STATE_MISSING))

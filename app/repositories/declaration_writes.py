@@ -14,6 +14,7 @@ from datetime import date, datetime
 from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 
+from app.domain.npq_courses import REBRANDED_NPQ_COURSES
 from app.repositories.participant_lookup import (
     PROFILE_COLUMNS,
     Identity,
@@ -22,10 +23,6 @@ from app.repositories.participant_lookup import (
 )
 
 LIVE_STATES = ("submitted", "eligible", "payable", "paid")
-REBRANDED_NPQ_COURSES = {
-    "npq-additional-support-offer": "npq-early-headship-coaching-offer",
-    "npq-early-headship-coaching-offer": "npq-additional-support-offer",
-}
 
 
 class DuplicateLiveDeclaration(Exception):

@@ -20,6 +20,7 @@ from typing import Any
 from sqlalchemy import RowMapping, text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from app.domain.npq_courses import SUPPORT_OFFER_COURSES
 from app.domain.paging import DEFAULT_MIN_COHORT_EXCLUSIVE, Page
 
 # Application columns a v3 `sort` may name (the reference accepts any column of the table).
@@ -66,8 +67,6 @@ SORTABLE_COLUMNS = (
     "created_at",
     "updated_at",
 )
-# ASO and EHCO count as one course for "previously funded" and for the one-acceptance rule.
-REBRANDED_COURSES = ("npq-additional-support-offer", "npq-early-headship-coaching-offer")
 
 
 @dataclass(frozen=True)
@@ -256,7 +255,7 @@ class NpqApplicationRepository:
                     {_ROW_JOINS}
                    ORDER BY page.position"""
         result = await self.session.execute(
-            text(sql), {"ids": list(ids), "rebranded": list(REBRANDED_COURSES)}
+            text(sql), {"ids": list(ids), "rebranded": list(SUPPORT_OFFER_COURSES)}
         )
         return [_row(r) for r in result.mappings()]
 
@@ -270,7 +269,7 @@ class NpqApplicationRepository:
             {
                 "id": application_id,
                 "npq_lead_provider_id": npq_lead_provider_id,
-                "rebranded": list(REBRANDED_COURSES),
+                "rebranded": list(SUPPORT_OFFER_COURSES),
             },
         )
         return _row(row) if row else None
@@ -284,7 +283,7 @@ class NpqApplicationRepository:
         batch_size: int = 1000,
     ) -> AsyncIterator[list[ApplicationRow]]:
         """Every matching application, in batches from a server-side cursor (memory stays flat)."""
-        params: dict[str, Any] = {"rebranded": list(REBRANDED_COURSES)}
+        params: dict[str, Any] = {"rebranded": list(SUPPORT_OFFER_COURSES)}
         where = _filter_sql(npq_lead_provider_id, filters, params)
         sql = f"""SELECT {_ROW_COLUMNS} FROM npq_applications a {_ROW_JOINS}
                    WHERE {where} ORDER BY {_order_sql(order_by)}"""

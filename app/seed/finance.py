@@ -23,11 +23,11 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 from app.domain.enums import ProgrammeType, ScheduleType, StatementState
+from app.domain.npq_courses import NPQ_COURSE_FAMILIES
 from app.models import CallOffContract, NpqContract, ParticipantBand, Statement
 from app.seed import ids
 from app.seed.reference import COHORTS, ECF_PROVIDERS, NPQ_COURSES, NPQ_PROVIDERS, PROVIDERS, ProviderSeed
 from app.seed.rows import Rows
-from app.seed.schedules import NPQ_COURSE_FAMILIES
 from app.seed.times import at, first_of_next_month, on
 
 CONTRACT_VERSION = "0.0.1"

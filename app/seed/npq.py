@@ -21,12 +21,13 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from app.domain.enums import ApplicationStatus, ProfileType, TrainingStatus
+from app.domain.npq_courses import NPQ_COURSE_FAMILIES
 from app.models import NpqApplication, ParticipantProfile, ParticipantProfileState
 from app.seed import ids
 from app.seed.builder import Builder, NpqEnrolment, Person, rng
 from app.seed.names import EMPLOYERS, ITT_PROVIDERS
 from app.seed.reference import COHORTS, NPQ_COURSE_IDS, NPQ_PROVIDERS, ProviderSeed
-from app.seed.schedules import NPQ_COURSE_FAMILIES, find_schedule, npq_schedules_for_course
+from app.seed.schedules import find_schedule, npq_schedules_for_course
 
 ENGLAND = ("england", "United Kingdom of Great Britain and Northern Ireland", "GBR")
 ABROAD = ("another", "France", "FRA")

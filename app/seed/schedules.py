@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from app.domain.enums import ScheduleType
+from app.domain.npq_courses import NPQ_COURSE_FAMILIES
 
 ECF_TYPES = ("started", "retained-1", "retained-2", "retained-3", "retained-4", "completed")
 EXTENDED_TYPES = (*ECF_TYPES, "extended-1", "extended-2", "extended-3")
@@ -29,21 +30,6 @@ NPQ_SPECIALIST_TYPES = ("started", "retained-1", "completed")
 
 SCHEDULE_COHORTS = (2021, 2022, 2023, 2024)
 DEFAULT_ECF_SCHEDULE = "ecf-standard-september"
-
-# Which schedule family an NPQ course may use (the course's "schedule type").
-NPQ_COURSE_FAMILIES: dict[str, ScheduleType] = {
-    "npq-senior-leadership": ScheduleType.NPQ_LEADERSHIP,
-    "npq-headship": ScheduleType.NPQ_LEADERSHIP,
-    "npq-executive-leadership": ScheduleType.NPQ_LEADERSHIP,
-    "npq-early-years-leadership": ScheduleType.NPQ_LEADERSHIP,
-    "npq-leading-teaching": ScheduleType.NPQ_SPECIALIST,
-    "npq-leading-behaviour-culture": ScheduleType.NPQ_SPECIALIST,
-    "npq-leading-teaching-development": ScheduleType.NPQ_SPECIALIST,
-    "npq-leading-literacy": ScheduleType.NPQ_SPECIALIST,
-    "npq-leading-primary-mathematics": ScheduleType.NPQ_SPECIALIST,
-    "npq-additional-support-offer": ScheduleType.NPQ_SUPPORT,
-    "npq-early-headship-coaching-offer": ScheduleType.NPQ_EHCO,
-}
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ from pydantic import BaseModel, Field
 
 from app.api.v1.schemas import DATE_TIME, UUID, one_of
 from app.domain.enums import NPQ_COURSE_IDENTIFIERS, OutcomeState
-from app.domain.npq_outcomes import NO_OUTCOME_NPQ_COURSES
+from app.domain.npq_courses import SUPPORT_OFFER_COURSES
 
 # ---- NPQ applications -----------------------------------------------------------------------------
 
@@ -71,7 +71,7 @@ class MultipleNPQApplicationsResponse(BaseModel):
 # ---- NPQ outcomes ---------------------------------------------------------------------------------
 
 # Only assessed courses have outcomes.
-OUTCOME_COURSE_IDENTIFIERS = tuple(c for c in NPQ_COURSE_IDENTIFIERS if c not in NO_OUTCOME_NPQ_COURSES)
+OUTCOME_COURSE_IDENTIFIERS = tuple(c for c in NPQ_COURSE_IDENTIFIERS if c not in SUPPORT_OFFER_COURSES)
 
 
 class NPQOutcomeAttributes(BaseModel):

@@ -9,8 +9,9 @@ from pydantic import BaseModel, Field
 from pydantic.config import JsonDict
 
 from app.api.query import COHORT_PROPERTY, UPDATED_SINCE_PROPERTY, filter_parameter, page_parameter
-from app.domain.declaration_submission import NO_OUTCOME_NPQ_COURSES, VALID_EVIDENCE_HELD
+from app.domain.declaration_submission import VALID_EVIDENCE_HELD
 from app.domain.enums import ECF_COURSE_IDENTIFIERS, NPQ_COURSE_IDENTIFIERS, DeclarationState, DeclarationType
+from app.domain.npq_courses import SUPPORT_OFFER_COURSES
 
 ScheduleIdentifier = Literal[
     "ecf-standard-september",
@@ -182,7 +183,7 @@ def declaration_request_body() -> dict[str, Any]:
         "has_passed": {
             "type": "boolean",
             "description": "Whether the participant passed; required except for "
-            + " and ".join(f"`{c}`" for c in NO_OUTCOME_NPQ_COURSES)
+            + " and ".join(f"`{c}`" for c in SUPPORT_OFFER_COURSES)
             + ".",
         }
     }

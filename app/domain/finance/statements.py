@@ -34,6 +34,7 @@ from app.domain.finance.npq_calculation import (
     NpqStatementInput,
     calculate_npq,
 )
+from app.domain.npq_courses import NPQ_COURSE_FAMILIES
 from app.domain.paging import Page
 from app.repositories.finance import (
     ContractListFilters,
@@ -43,7 +44,6 @@ from app.repositories.finance import (
     NpqContractRow,
     StatementListFilters,
 )
-from app.seed.schedules import NPQ_COURSE_FAMILIES
 
 # How many output payments an NPQ course is paid in, when its contract does not say.
 DEFAULT_PAYMENT_PERIODS: dict[ScheduleType, int] = {
