@@ -1,8 +1,8 @@
 """Pure ASGI middleware (no BaseHTTPMiddleware: streamed responses keep streaming, overhead stays low).
 
 Order, outermost first:
-request log (request id, timing, metrics) -> rate limit -> body limit -> deprecation headers
--> compression -> conditional GET (ETag/304) -> FastAPI's exception handling -> routes.
+request log (request id, timing, metrics) -> security headers -> rate limit -> body limit
+-> deprecation headers -> compression -> conditional GET (ETag/304) -> FastAPI's exception handling -> routes.
 
 The rate limiter sits before everything that does work, so a refused request costs one counter
 hit; compression wraps the ETag layer so tags are computed on the plain body.
@@ -18,6 +18,7 @@ from app.middleware.deprecation import DeprecationMiddleware
 from app.middleware.limits import BodyLimitMiddleware
 from app.middleware.rate_limit import RateLimitMiddleware
 from app.middleware.request_log import RequestLogMiddleware
+from app.middleware.security_headers import SecurityHeadersMiddleware
 from app.settings import Settings
 
 
@@ -29,4 +30,6 @@ def install_middleware(app: FastAPI, settings: Settings) -> None:
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_request_body_bytes)
     if settings.rate_limiting:
         app.add_middleware(RateLimitMiddleware, token_key=settings.token_hmac_key)
+    # Outside the limiter, so a 429 carries them too.
+    app.add_middleware(SecurityHeadersMiddleware, https_only=settings.is_production)
     app.add_middleware(RequestLogMiddleware)
