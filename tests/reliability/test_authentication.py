@@ -68,8 +68,9 @@ async def test_every_route_needs_a_token(app: FastAPI, client: httpx.AsyncClient
 
 @pytest.mark.parametrize("header", MALFORMED, ids=range(len(MALFORMED)))
 async def test_malformed_authorization_headers(client: httpx.AsyncClient, header: str | bytes) -> None:
+    value = header if isinstance(header, bytes) else header.encode()
     for method, path in SAMPLE:
-        response = await client.request(method, path, headers={"Authorization": header})
+        response = await client.request(method, path, headers=[(b"Authorization", value)])
         _assert_unauthorised(response, (method, path, header))
 
 
