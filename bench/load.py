@@ -1,0 +1,642 @@
+"""Load driver: asyncio + httpx against a running `cpd-api serve` on 127.0.0.1.
+
+Scenarios (each at every concurrency level, bounded by --max-requests and --max-seconds):
+  1. v1/v2/v3 participants/ecf?page[per_page]=2000, first and last page;
+  2. per_page=100 pages across the whole list of every v3 list endpoint (a full provider sync);
+  3. filter[updated_since] incremental syncs;
+  4. declaration POST bursts for distinct participants, then void each;
+  5. the v1 ECF CSV export of the largest provider (time, server RSS growth).
+For scenarios 1 and 2, "the floor": the same page built by one SQL statement (json_agg) straight on
+the database, timed at concurrency 1 in the same run; the API/floor ratio compares p50s at
+concurrency 1. Server RSS is the sum of VmRSS over --server-pid and its descendants.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import math
+import os
+import statistics
+import sys
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import asyncpg
+import httpx
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from app.seed.reference import PROVIDERS  # noqa: E402
+
+DEFAULT_DB_URL = "postgresql://postgres@127.0.0.1:5432/cpd_api_bench"
+
+# ---------------------------------------------------------------------------------------------
+# Server memory
+
+
+def _children(pid: int) -> list[int]:
+    found: list[int] = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            found.append(int(entry))
+    return found
+
+
+def server_rss_mb(pid: int | None) -> float | None:
+    """VmRSS summed over the process tree (MB); None without a pid."""
+    if pid is None:
+        return None
+    total_kb = 0
+    todo = [pid]
+    seen: set[int] = set()
+    while todo:
+        current = todo.pop()
+        if current in seen:
+            continue
+        seen.add(current)
+        try:
+            with open(f"/proc/{current}/status") as f:
+                for line in f:
+                    if line.startswith("VmRSS:"):
+                        total_kb += int(line.split()[1])
+        except OSError:
+            continue
+        todo.extend(_children(current))
+    return total_kb / 1024
+
+
+# ---------------------------------------------------------------------------------------------
+# Measurement
+
+
+@dataclass
+class Result:
+    scenario: str
+    concurrency: int
+    latencies: list[float] = field(default_factory=list)
+    errors: int = 0
+    seconds: float = 0.0
+    rss_mb: float | None = None
+    first_error: str | None = None
+
+    def pct(self, p: float) -> float:
+        if not self.latencies:
+            return math.nan
+        ordered = sorted(self.latencies)
+        return ordered[min(len(ordered) - 1, math.ceil(p / 100 * len(ordered)) - 1)] * 1000
+
+    def line(self) -> str:
+        n = len(self.latencies)
+        rps = n / self.seconds if self.seconds else 0.0
+        rss = f"{self.rss_mb:8.0f}" if self.rss_mb is not None else "       -"
+        return (
+            f"| {self.scenario:<58} | {self.concurrency:>3} | {n:>6} | {self.pct(50):8.1f} "
+            f"| {self.pct(95):8.1f} | {self.pct(99):8.1f} | {rps:8.1f} | {self.errors:>4} | {rss} |"
+        )
+
+
+HEADER = (
+    f"| {'scenario':<58} | {'c':>3} | {'n':>6} | {'p50 ms':>8} | {'p95 ms':>8} | {'p99 ms':>8} "
+    f"| {'req/s':>8} | {'errs':>4} | {'RSS MB':>8} |\n"
+    f"|{'-' * 60}|{'-' * 5}|{'-' * 8}|{'-' * 10}|{'-' * 10}|{'-' * 10}|{'-' * 10}|{'-' * 6}|{'-' * 10}|"
+)
+
+# A job returns (ok, error text) and is timed by the runner; None from the source ends the run.
+Job = Callable[[], Awaitable[tuple[bool, str | None]]]
+
+
+async def run_jobs(
+    name: str,
+    concurrency: int,
+    next_job: Callable[[], Job | None],
+    *,
+    max_requests: int,
+    max_seconds: float,
+    pid: int | None,
+) -> Result:
+    result = Result(name, concurrency)
+    deadline = time.perf_counter() + max_seconds
+    issued = 0
+
+    async def worker() -> None:
+        nonlocal issued
+        while issued < max_requests and time.perf_counter() < deadline:
+            job = next_job()
+            if job is None:
+                return
+            issued += 1
+            started = time.perf_counter()
+            try:
+                ok, error = await job()
+            except httpx.HTTPError as exc:
+                ok, error = False, repr(exc)
+            result.latencies.append(time.perf_counter() - started)
+            if not ok:
+                result.errors += 1
+                result.first_error = result.first_error or error
+
+    started = time.perf_counter()
+    await asyncio.gather(*(worker() for _ in range(concurrency)))
+    result.seconds = time.perf_counter() - started
+    result.rss_mb = server_rss_mb(pid)
+    return result
+
+
+def get_job(client: httpx.AsyncClient, url: str, token: str, seen: list[int] | None = None) -> Job:
+    async def job() -> tuple[bool, str | None]:
+        response = await client.get(url, headers={"Authorization": f"Bearer {token}"})
+        if seen is not None and response.status_code == 200:
+            seen.append(len(response.json().get("data", [])))
+        if response.status_code != 200:
+            return False, f"GET {url} -> {response.status_code} {response.text[:200]}"
+        return True, None
+
+    return job
+
+
+def cycle(jobs: list[Job]) -> Callable[[], Job | None]:
+    index = 0
+
+    def source() -> Job | None:
+        nonlocal index
+        job = jobs[index % len(jobs)]
+        index += 1
+        return job
+
+    return source
+
+
+# ---------------------------------------------------------------------------------------------
+# The floor: one SQL statement per page, json_agg over the same rows.
+
+ECF_VISIBLE = """
+    SELECT DISTINCT u.id, u.created_at FROM users u
+    JOIN participant_identities pi ON pi.user_id = u.id
+    JOIN participant_profiles pp ON pp.participant_identity_id = pi.id AND pp.profile_type <> 'npq'
+    JOIN induction_records ir ON ir.participant_profile_id = pp.id
+    JOIN induction_programmes ip ON ip.id = ir.induction_programme_id
+    JOIN partnerships p ON p.id = ip.partnership_id
+    JOIN lead_providers lp ON lp.id = p.lead_provider_id
+    WHERE lp.cpd_lead_provider_id = $1
+"""
+FLOORS: dict[str, str] = {
+    "participants/ecf": f"""
+        WITH page AS ({ECF_VISIBLE} ORDER BY u.created_at, u.id OFFSET $2 LIMIT $3)
+        SELECT json_agg(json_build_object(
+            'id', u.id, 'type', 'participant',
+            'attributes', json_build_object(
+                'full_name', u.full_name, 'updated_at', u.updated_at, 'teacher_reference_number', tp.trn,
+                'ecf_enrolments', (
+                    SELECT json_agg(json_build_object(
+                        'training_record_id', pp.id, 'email', pi.email, 'participant_type', pp.profile_type,
+                        'training_status', pp.training_status, 'participant_status', ir.induction_status,
+                        'schedule_identifier', s.schedule_identifier, 'cohort', c.start_year,
+                        'school_urn', sc.urn, 'created_at', pp.created_at,
+                        'pupil_premium_uplift', pp.pupil_premium_uplift,
+                        'sparsity_uplift', pp.sparsity_uplift))
+                    FROM participant_identities pi
+                    JOIN participant_profiles pp ON pp.participant_identity_id = pi.id
+                        AND pp.profile_type <> 'npq'
+                    JOIN LATERAL (SELECT * FROM induction_records r WHERE r.participant_profile_id = pp.id
+                                  ORDER BY r.start_date DESC, r.created_at DESC LIMIT 1) ir ON true
+                    JOIN schedules s ON s.id = ir.schedule_id
+                    JOIN cohorts c ON c.id = s.cohort_id
+                    LEFT JOIN schools sc ON sc.id = pp.school_id
+                    WHERE pi.user_id = u.id),
+                'participant_id_changes', (
+                    SELECT json_agg(json_build_object('from_participant_id', ch.from_participant_id,
+                        'to_participant_id', ch.to_participant_id, 'changed_at', ch.created_at))
+                    FROM participant_id_changes ch WHERE ch.user_id = u.id))
+            ) ORDER BY page.created_at, page.id)::text
+        FROM page JOIN users u ON u.id = page.id LEFT JOIN teacher_profiles tp ON tp.user_id = u.id
+    """,
+    "participant-declarations": """
+        SELECT json_agg(json_build_object('id', d.id, 'type', 'participant-declaration',
+            'attributes', to_jsonb(d) - 'id') ORDER BY d.created_at, d.id)::text
+        FROM (SELECT * FROM participant_declarations WHERE cpd_lead_provider_id = $1
+              ORDER BY created_at, id OFFSET $2 LIMIT $3) d
+    """,
+    "statements": """
+        SELECT json_agg(json_build_object('id', s.id, 'type', 'statement',
+            'attributes', to_jsonb(s) - 'id') ORDER BY s.payment_date, s.id)::text
+        FROM (SELECT * FROM statements WHERE cpd_lead_provider_id = $1
+              ORDER BY payment_date, id OFFSET $2 LIMIT $3) s
+    """,
+    "npq-applications": """
+        SELECT json_agg(json_build_object('id', a.id, 'type', 'npq_application',
+            'attributes', to_jsonb(a) - 'id') ORDER BY a.created_at, a.id)::text
+        FROM (SELECT a.* FROM npq_applications a JOIN npq_lead_providers n ON n.id = a.npq_lead_provider_id
+              WHERE n.cpd_lead_provider_id = $1 ORDER BY a.created_at, a.id OFFSET $2 LIMIT $3) a
+    """,
+    "participants/npq": """
+        SELECT json_agg(json_build_object('id', p.id, 'type', 'npq-participant',
+            'attributes', to_jsonb(p) - 'id') ORDER BY p.created_at, p.id)::text
+        FROM (SELECT pp.* FROM participant_profiles pp JOIN npq_applications a ON a.id = pp.id
+              JOIN npq_lead_providers n ON n.id = a.npq_lead_provider_id
+              WHERE n.cpd_lead_provider_id = $1 AND pp.profile_type = 'npq'
+              ORDER BY pp.created_at, pp.id OFFSET $2 LIMIT $3) p
+    """,
+    "partnerships/ecf": """
+        SELECT json_agg(json_build_object('id', p.id, 'type', 'partnership',
+            'attributes', to_jsonb(p) - 'id') ORDER BY p.created_at, p.id)::text
+        FROM (SELECT p.* FROM partnerships p JOIN lead_providers lp ON lp.id = p.lead_provider_id
+              WHERE lp.cpd_lead_provider_id = $1 ORDER BY p.created_at, p.id OFFSET $2 LIMIT $3) p
+    """,
+    "participants/npq/outcomes": """
+        SELECT json_agg(json_build_object('id', o.id, 'type', 'participant-outcome',
+            'attributes', to_jsonb(o) - 'id') ORDER BY o.created_at, o.id)::text
+        FROM (SELECT o.* FROM participant_outcomes o
+              JOIN participant_declarations d ON d.id = o.participant_declaration_id
+              WHERE d.cpd_lead_provider_id = $1 ORDER BY o.created_at, o.id OFFSET $2 LIMIT $3) o
+    """,
+}
+
+# Every v3 list endpoint (path, fixed query) for scenario 2; ECF ones use the ECF provider.
+V3_LISTS: list[tuple[str, str, bool]] = [
+    ("participants/ecf", "", True),
+    ("participant-declarations", "", True),
+    ("statements", "", True),
+    ("unfunded-mentors/ecf", "", True),
+    ("schools/ecf", "filter[cohort]=2024", True),
+    ("partnerships/ecf", "", True),
+    ("delivery-partners", "", True),
+    ("participants/ecf/transfers", "", True),
+    ("npq-applications", "", False),
+    ("participants/npq", "", False),
+    ("participants/npq/outcomes", "", False),
+]
+UPDATED_SINCE = ["participants/ecf", "participant-declarations", "npq-applications", "participants/npq"]
+
+
+async def floor_p50(pool: asyncpg.Pool, sql: str, cpd_id: str, pages: list[tuple[int, int]], n: int) -> float:
+    """p50 (ms) of the floor statement over the given (offset, limit) pages at concurrency 1."""
+    samples: list[float] = []
+    async with pool.acquire() as conn:
+        for i in range(n):
+            offset, limit = pages[i % len(pages)]
+            started = time.perf_counter()
+            await conn.fetchval(sql, cpd_id, offset, limit)
+            samples.append(time.perf_counter() - started)
+    return statistics.median(samples) * 1000
+
+
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Context:
+    base: str
+    client: httpx.AsyncClient
+    pool: asyncpg.Pool
+    pid: int | None
+    levels: list[int]
+    max_requests: int
+    max_seconds: float
+    ecf_token: str
+    ecf_cpd: str
+    npq_token: str
+    npq_cpd: str
+    results: list[Result] = field(default_factory=list)
+    ratios: list[str] = field(default_factory=list)
+
+    def emit(self, result: Result) -> None:
+        self.results.append(result)
+        print(result.line(), flush=True)
+        if result.first_error:
+            print(f"    first error: {result.first_error}", flush=True)
+
+    async def run(
+        self, name: str, c: int, source: Callable[[], Job | None], limit: int | None = None
+    ) -> Result:
+        result = await run_jobs(
+            name,
+            c,
+            source,
+            max_requests=limit or self.max_requests,
+            max_seconds=self.max_seconds,
+            pid=self.pid,
+        )
+        self.emit(result)
+        return result
+
+
+async def largest_providers(pool: asyncpg.Pool) -> tuple[str, str]:
+    ecf = await pool.fetchval(
+        """SELECT lp.cpd_lead_provider_id::text FROM induction_records ir
+           JOIN induction_programmes ip ON ip.id = ir.induction_programme_id
+           JOIN partnerships p ON p.id = ip.partnership_id
+           JOIN lead_providers lp ON lp.id = p.lead_provider_id
+           GROUP BY 1 ORDER BY count(*) DESC LIMIT 1"""
+    )
+    npq = await pool.fetchval(
+        """SELECT n.cpd_lead_provider_id::text FROM npq_applications a
+           JOIN npq_lead_providers n ON n.id = a.npq_lead_provider_id
+           GROUP BY 1 ORDER BY count(*) DESC LIMIT 1"""
+    )
+    return str(ecf), str(npq)
+
+
+def token_for(cpd_id: str) -> str:
+    return next(p.token for p in PROVIDERS if str(p.cpd_id) == cpd_id)
+
+
+async def count_pages(ctx: Context, path: str, query: str, token: str, per_page: int) -> int:
+    """Pages of the list, found by walking per_page=2000 pages (bounded)."""
+    big = 2000
+    page = 1
+    total = 0
+    sep = "&" if query else ""
+    while page <= 500:
+        url = f"{ctx.base}/api/v3/{path}?{query}{sep}page[per_page]={big}&page[page]={page}"
+        response = await ctx.client.get(url, headers={"Authorization": f"Bearer {token}"})
+        if response.status_code != 200:
+            return 1
+        n = len(response.json().get("data", []))
+        total += n
+        if n < big:
+            break
+        page += 1
+    return max(1, math.ceil(total / per_page))
+
+
+async def scenario_1(ctx: Context) -> None:
+    print("\n## Scenario 1: participants/ecf, per_page 2000, first and last page\n")
+    print(HEADER)
+    pages = await count_pages(ctx, "participants/ecf", "", ctx.ecf_token, 2000)
+    for version in ("v1", "v2", "v3"):
+        for label, page in (("first", 1), ("last", pages)):
+            url = f"{ctx.base}/api/{version}/participants/ecf?page[per_page]=2000&page[page]={page}"
+            job = get_job(ctx.client, url, ctx.ecf_token)
+            api_c1: float | None = None
+            for c in ctx.levels:
+                result = await ctx.run(f"{version} participants/ecf {label} page ({page})", c, cycle([job]))
+                if c == 1:
+                    api_c1 = result.pct(50)
+            if version == "v3" and api_c1 is not None:
+                floor = await floor_p50(
+                    ctx.pool, FLOORS["participants/ecf"], ctx.ecf_cpd, [((page - 1) * 2000, 2000)], 10
+                )
+                ctx.ratios.append(
+                    f"| participants/ecf per_page 2000 {label} page | {api_c1:.1f} | {floor:.1f} "
+                    f"| {api_c1 / floor:.2f} |"
+                )
+
+
+async def scenario_2(ctx: Context) -> None:
+    print("\n## Scenario 2: per_page 100 across the whole list, every v3 list endpoint\n")
+    print(HEADER)
+    for path, query, ecf in V3_LISTS:
+        token = ctx.ecf_token if ecf else ctx.npq_token
+        cpd = ctx.ecf_cpd if ecf else ctx.npq_cpd
+        pages = await count_pages(ctx, path, query, token, 100)
+        sep = "&" if query else ""
+        jobs = [
+            get_job(
+                ctx.client, f"{ctx.base}/api/v3/{path}?{query}{sep}page[per_page]=100&page[page]={p}", token
+            )
+            for p in range(1, pages + 1)
+        ]
+        api_c1: float | None = None
+        for c in ctx.levels:
+            # Whole list once per level (at least 2 rounds for tiny lists), within the bounds.
+            result = await ctx.run(
+                f"v3 {path} ({pages} pages)", c, cycle(jobs), limit=min(ctx.max_requests, max(pages, 2 * c))
+            )
+            if c == 1:
+                api_c1 = result.pct(50)
+        if path in FLOORS and api_c1 is not None:
+            sample = [((p - 1) * 100, 100) for p in range(1, pages + 1)]
+            floor = await floor_p50(ctx.pool, FLOORS[path], cpd, sample, min(len(sample) * 2, 200))
+            ctx.ratios.append(
+                f"| v3 {path} per_page 100 | {api_c1:.1f} | {floor:.1f} | {api_c1 / floor:.2f} |"
+            )
+
+
+async def scenario_3(ctx: Context) -> None:
+    print("\n## Scenario 3: filter[updated_since] incremental syncs (last 24 hours, per_page 100)\n")
+    print(HEADER)
+    since = (datetime.now(UTC) - timedelta(days=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    for path in UPDATED_SINCE:
+        token = ctx.npq_token if "npq" in path else ctx.ecf_token
+        url = f"{ctx.base}/api/v3/{path}?filter[updated_since]={since}&page[per_page]=100"
+        for c in ctx.levels:
+            await ctx.run(f"v3 {path} updated_since", c, cycle([get_job(ctx.client, url, token)]))
+
+
+DECLARATION_CANDIDATES = """
+    WITH latest AS (
+        SELECT DISTINCT ON (ir.participant_profile_id) ir.participant_profile_id, ir.induction_status,
+               ir.training_status, ir.schedule_id, ip.partnership_id
+        FROM induction_records ir JOIN induction_programmes ip ON ip.id = ir.induction_programme_id
+        ORDER BY ir.participant_profile_id, ir.start_date DESC, ir.created_at DESC
+    )
+    SELECT pi.user_id::text AS user_id, pp.profile_type, m.start_date
+    FROM latest l
+    JOIN participant_profiles pp ON pp.id = l.participant_profile_id
+    JOIN participant_identities pi ON pi.id = pp.participant_identity_id
+    JOIN partnerships p ON p.id = l.partnership_id
+    JOIN lead_providers lp ON lp.id = p.lead_provider_id
+    JOIN schedules s ON s.id = pp.schedule_id
+    JOIN cohorts c ON c.id = s.cohort_id
+    JOIN milestones m ON m.schedule_id = s.id AND m.declaration_type = 'started'
+    WHERE lp.cpd_lead_provider_id = $1
+      AND pp.profile_type IN ('ect', 'mentor') AND pp.status = 'active' AND pp.training_status = 'active'
+      AND l.induction_status = 'active' AND l.training_status = 'active'
+      AND c.payments_frozen_at IS NULL AND m.start_date < now()
+      AND EXISTS (SELECT 1 FROM statements st WHERE st.cpd_lead_provider_id = $1 AND st.programme = 'ecf'
+                  AND st.cohort_id = c.id AND st.output_fee AND st.state = 'open'
+                  AND st.deadline_date >= current_date)
+      AND pi.external_identifier = pi.user_id
+      AND NOT EXISTS (SELECT 1 FROM participant_declarations d WHERE d.participant_profile_id = pp.id
+                      AND d.state IN ('submitted', 'eligible', 'payable', 'paid'))
+    ORDER BY pp.id LIMIT $2
+"""
+
+
+async def scenario_4(ctx: Context) -> None:
+    print("\n## Scenario 4: declaration POST bursts (started, distinct participants), then void\n")
+    print(HEADER)
+    for c in ctx.levels:
+        await declaration_burst(ctx, c)
+
+
+async def declaration_burst(ctx: Context, c: int) -> None:
+    """POST `started` for up to max_requests distinct participants at concurrency c, then void them."""
+    rows = await ctx.pool.fetch(DECLARATION_CANDIDATES, ctx.ecf_cpd, ctx.max_requests)
+    if not rows:
+        print(f"    no candidates left for c={c}")
+        return
+    created: list[str] = []
+    todo = list(rows)
+
+    def next_post() -> Job | None:
+        if not todo:
+            return None
+        row = todo.pop()
+        declared = datetime.combine(row["start_date"], datetime.min.time(), UTC) + timedelta(days=1, hours=9)
+        body = {
+            "data": {
+                "type": "participant-declaration",
+                "attributes": {
+                    "participant_id": row["user_id"],
+                    "declaration_type": "started",
+                    "declaration_date": min(declared, datetime.now(UTC) - timedelta(hours=1)).strftime(
+                        "%Y-%m-%dT%H:%M:%SZ"
+                    ),
+                    "course_identifier": "ecf-induction" if row["profile_type"] == "ect" else "ecf-mentor",
+                },
+            }
+        }
+
+        async def job() -> tuple[bool, str | None]:
+            response = await ctx.client.post(
+                f"{ctx.base}/api/v3/participant-declarations",
+                json=body,
+                headers={"Authorization": f"Bearer {ctx.ecf_token}"},
+            )
+            if response.status_code != 200:
+                return False, f"POST -> {response.status_code} {response.text[:300]}"
+            created.append(response.json()["data"]["id"])
+            return True, None
+
+        return job
+
+    await ctx.run(f"v3 POST participant-declarations ({len(rows)} participants)", c, next_post)
+
+    def next_void() -> Job | None:
+        if not created:
+            return None
+        declaration_id = created.pop()
+
+        async def job() -> tuple[bool, str | None]:
+            response = await ctx.client.put(
+                f"{ctx.base}/api/v3/participant-declarations/{declaration_id}/void",
+                headers={"Authorization": f"Bearer {ctx.ecf_token}"},
+            )
+            if response.status_code != 200:
+                return False, f"PUT void -> {response.status_code} {response.text[:300]}"
+            return True, None
+
+        return job
+
+    await ctx.run("v3 PUT participant-declarations/{id}/void", c, next_void)
+
+
+async def scenario_5(ctx: Context) -> None:
+    print("\n## Scenario 5: v1 participants/ecf.csv of the largest ECF provider\n")
+    url = f"{ctx.base}/api/v1/participants/ecf.csv"
+    before = server_rss_mb(ctx.pid)
+    peak = before or 0.0
+    sampling = True
+
+    async def sample() -> None:
+        nonlocal peak
+        while sampling:
+            peak = max(peak, server_rss_mb(ctx.pid) or 0.0)
+            await asyncio.sleep(0.05)
+
+    sampler = asyncio.create_task(sample())
+    started = time.perf_counter()
+    size = 0
+    lines = 0
+    async with ctx.client.stream(
+        "GET", url, headers={"Authorization": f"Bearer {ctx.ecf_token}"}
+    ) as response:
+        first_byte: float | None = None
+        async for chunk in response.aiter_bytes():
+            first_byte = first_byte or time.perf_counter() - started
+            size += len(chunk)
+            lines += chunk.count(b"\n")
+        status = response.status_code
+    elapsed = time.perf_counter() - started
+    sampling = False
+    await sampler
+    growth = f"{peak - before:.1f} MB (from {before:.0f} MB to peak {peak:.0f} MB)" if before else "-"
+    print(
+        f"status {status}, {lines - 1} rows, {size / 1e6:.1f} MB in {elapsed:.2f}s "
+        f"(first byte {1000 * (first_byte or 0):.0f} ms); server RSS growth {growth}"
+    )
+
+
+SCENARIOS: dict[str, Callable[[Context], Awaitable[None]]] = {
+    "1": scenario_1,
+    "2": scenario_2,
+    "3": scenario_3,
+    "4": scenario_4,
+    "5": scenario_5,
+}
+
+
+async def main_async(args: argparse.Namespace) -> None:
+    if args.host not in ("127.0.0.1", "localhost", "::1"):
+        raise SystemExit("the load driver only targets this machine (127.0.0.1)")
+    base = f"http://{args.host}:{args.port}"
+    levels = [int(x) for x in args.concurrency.split(",")]
+    limits = httpx.Limits(max_connections=max(levels), max_keepalive_connections=max(levels))
+    async with httpx.AsyncClient(limits=limits, timeout=120.0) as client:
+        pool = await asyncpg.create_pool(args.db_url, min_size=1, max_size=2)
+        try:
+            ecf_cpd, npq_cpd = await largest_providers(pool)
+            ctx = Context(
+                base=base,
+                client=client,
+                pool=pool,
+                pid=args.server_pid,
+                levels=levels,
+                max_requests=args.max_requests,
+                max_seconds=args.max_seconds,
+                ecf_token=token_for(ecf_cpd),
+                ecf_cpd=ecf_cpd,
+                npq_token=token_for(npq_cpd),
+                npq_cpd=npq_cpd,
+            )
+            print(
+                f"server {base}, workers' RSS {server_rss_mb(args.server_pid) or 0:.0f} MB at start; "
+                f"ECF provider {ctx.ecf_token}, NPQ provider {ctx.npq_token}; concurrency {levels}; "
+                f"at most {args.max_requests} requests and {args.max_seconds:.0f}s per line"
+            )
+            for key in args.scenarios.split(","):
+                await SCENARIOS[key](ctx)
+            if ctx.ratios:
+                print(
+                    "\n## API / floor (p50 at concurrency 1; floor = one json_agg statement on the database)"
+                    "\n"
+                )
+                print("| page | API p50 ms | floor p50 ms | API/floor |\n|---|---:|---:|---:|")
+                for line in ctx.ratios:
+                    print(line)
+            errors = sum(r.errors for r in ctx.results)
+            print(f"\n{len(ctx.results)} measurements, {errors} errors")
+        finally:
+            await pool.close()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8765)
+    parser.add_argument("--db-url", default=os.environ.get("BENCH_DATABASE_URL", DEFAULT_DB_URL))
+    parser.add_argument("--server-pid", type=int, default=None, help="the server's master pid (RSS)")
+    parser.add_argument("--concurrency", default="1,8,32,64")
+    parser.add_argument("--scenarios", default="1,2,3,4,5")
+    parser.add_argument("--max-requests", type=int, default=200, help="per measurement line")
+    parser.add_argument("--max-seconds", type=float, default=20.0, help="per measurement line")
+    asyncio.run(main_async(parser.parse_args()))
+
+
+if __name__ == "__main__":
+    main()

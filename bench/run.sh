@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# Benchmark end to end: create, migrate and seed the bench database at a scale, start `cpd-api serve`
+# with N workers on 127.0.0.1 (sandbox, rate limits off), run the load driver, stop the server.
+#   bench/run.sh [--scale 0.05] [--workers 2] [--port 8765] [--no-seed] [load.py options...]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+SCALE=0.05
+WORKERS=2
+PORT=8765
+SEED=1
+SERVER_URL=${BENCH_SERVER_URL:-postgresql://postgres@127.0.0.1:5432/postgres}
+DB=cpd_api_bench
+EXTRA=()
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --scale) SCALE=$2; shift 2 ;;
+    --workers) WORKERS=$2; shift 2 ;;
+    --port) PORT=$2; shift 2 ;;
+    --no-seed) SEED=0; shift ;;
+    *) EXTRA+=("$1"); shift ;;
+  esac
+done
+PY=.venv/bin/python
+DB_URL="${SERVER_URL%/*}/$DB"
+
+if [ "$SEED" = 1 ]; then
+  $PY bench/seed_volume.py --scale "$SCALE" --server-url "$SERVER_URL" --database "$DB" 2>&1 | grep -v '^INFO'
+fi
+
+mkdir -p bench/.data
+LOG=bench/.data/server.log
+DATABASE_URL="$DB_URL" ENVIRONMENT=sandbox RATE_LIMIT_ENABLED=false WEB_CONCURRENCY="$WORKERS" \
+  LOG_LEVEL=warning PROMETHEUS_MULTIPROC_DIR="$PWD/bench/.data/metrics" \
+  .venv/bin/cpd-api serve --host 127.0.0.1 --port "$PORT" >"$LOG" 2>&1 &
+SERVER_PID=$!
+trap 'kill "$SERVER_PID" 2>/dev/null || true; wait "$SERVER_PID" 2>/dev/null || true' EXIT
+
+for _ in $(seq 1 60); do
+  if curl -sf "http://127.0.0.1:$PORT/healthz" >/dev/null; then break; fi
+  sleep 0.5
+done
+curl -sf "http://127.0.0.1:$PORT/healthz" >/dev/null || { echo "server did not start"; tail -20 "$LOG"; exit 1; }
+echo "server pid $SERVER_PID, $WORKERS workers, port $PORT, database $DB (scale $SCALE)"
+
+$PY bench/load.py --port "$PORT" --server-pid "$SERVER_PID" --db-url "$DB_URL" "${EXTRA[@]}"
