@@ -584,7 +584,11 @@ async def main_async(args: argparse.Namespace) -> None:
         raise SystemExit("the load driver only targets this machine (127.0.0.1)")
     base = f"http://{args.host}:{args.port}"
     levels = [int(x) for x in args.concurrency.split(",")]
-    limits = httpx.Limits(max_connections=max(levels), max_keepalive_connections=max(levels))
+    # Idle connections expire before uvicorn's 5 s keep-alive timeout closes them under us (a request
+    # sent on a connection the server is closing fails with ReadError, which is not the server's fault).
+    limits = httpx.Limits(
+        max_connections=max(levels), max_keepalive_connections=max(levels), keepalive_expiry=2.0
+    )
     async with httpx.AsyncClient(limits=limits, timeout=120.0) as client:
         pool = await asyncpg.create_pool(args.db_url, min_size=1, max_size=2)
         try:
