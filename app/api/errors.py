@@ -7,6 +7,7 @@ import uuid
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
@@ -25,6 +26,14 @@ log = logging.getLogger("cpd_api.errors")
 
 UNAUTHORISED_BODY = {"error": "HTTP Token: Access denied"}
 NOT_FOUND_BODY = {"error": "Resource not Found"}
+# character_not_in_repertoire (e.g. NUL) and untranslatable_character.
+UNSTORABLE_TEXT = {"22021", "22P05"}
+UNSTORABLE_TEXT_DETAIL = "The request contains characters that cannot be stored (such as \\u0000)"
+
+
+def _sqlstate(exc: DBAPIError) -> str | None:
+    cause = exc.orig.__cause__ if exc.orig is not None else None
+    return getattr(exc.orig, "sqlstate", None) or getattr(cause, "sqlstate", None)
 
 
 def errors_body(pairs: list[tuple[str, str]]) -> dict[str, list[dict[str, str]]]:
@@ -75,6 +84,14 @@ def install_error_handlers(app: FastAPI) -> None:
         if exc.status_code == 405:
             return JSONAPIResponse({"error": "Method Not Allowed"}, status_code=405)
         return JSONAPIResponse({"error": str(exc.detail)}, status_code=exc.status_code)
+
+    @app.exception_handler(DBAPIError)
+    async def _database(_: Request, exc: DBAPIError) -> Response:
+        # Text PostgreSQL cannot store (a NUL character, in a body or a query) is the client's
+        # error, whichever statement met it first; the request's transaction is rolled back.
+        if _sqlstate(exc) in UNSTORABLE_TEXT:
+            return JSONAPIResponse(errors_body([("Bad request", UNSTORABLE_TEXT_DETAIL)]), status_code=400)
+        raise exc
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> Response:
