@@ -32,9 +32,9 @@ from app.api.query import (
     cohort_years,
     filter_parameter,
     page_parameter,
-    ruby_to_i,
     sort_parameter,
     updated_since,
+    year_to_i,
 )
 from app.api.responses import JSONAPIResponse
 from app.api.serialization import csv_lines
@@ -134,7 +134,7 @@ def v1_filters(query: ListQuery) -> ApplicationFilters:
     """One cohort start year, read as the reference casts it (leading digits, else 0)."""
     raw = query.filter("cohort")
     return ApplicationFilters(
-        cohort_year=ruby_to_i(raw) if raw is not None else None, updated_since=updated_since(query)
+        cohort_year=year_to_i(raw) if raw is not None else None, updated_since=updated_since(query)
     )
 
 

@@ -64,6 +64,13 @@ def ruby_to_i(value: str) -> int:
     return int(match.group(1).replace("_", "")) if match else 0
 
 
+def year_to_i(value: str) -> int:
+    """A start year read like `ruby_to_i`; a number no year column can hold (start years are
+    smallints) is 0, which names no cohort either, instead of failing the query."""
+    year = ruby_to_i(value)
+    return year if -(2**15) <= year < 2**15 else 0
+
+
 def parse_list_query(request: Request, *, paginated: bool = True) -> ListQuery:
     """Read the bracketed parameters; `paginated=False` ignores `page` (CSV and show routes)."""
     filters: dict[str, str] = {}
@@ -126,10 +133,10 @@ def parse_iso8601(value: str) -> datetime | None:
             int(minute or 0),
             int(second or 0),
             min(micro, 999_999),
-        )
-    except ValueError:
+        ).replace(tzinfo=_zone(zone))
+    except ValueError:  # a field or a zone offset out of range (e.g. +99:00)
         return None
-    return parsed.replace(tzinfo=_zone(zone))
+    return parsed
 
 
 def _zone(zone: str | None) -> timezone:
