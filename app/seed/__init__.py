@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import cast
 
-from sqlalchemy import Table, bindparam, update
+from sqlalchemy import Table, bindparam, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.domain.enums import TokenScope
@@ -193,6 +193,10 @@ async def seed_sandbox(session: AsyncSession, *, settings: Settings, today: date
     report.merge(await sandbox.rows.insert(session, SANDBOX_ORDER))
     await _set_default_programmes(session, sandbox.defaults)
     await session.flush()
+    # A bulk load leaves the planner's statistics describing empty tables until autovacuum comes
+    # round (never, inside a transaction that is still open), and nested-loop plans chosen for
+    # empty tables turn the visibility queries quadratic. ANALYZE counts this transaction's rows.
+    await session.execute(text("ANALYZE"))
     return report
 
 
