@@ -22,7 +22,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.clock import Clock
 from app.domain.auth import LeadProviderCaller
-from app.domain.enums import ECF_COURSE_IDENTIFIERS, NPQ_COURSE_IDENTIFIERS, DeclarationState
+from app.domain.enums import (
+    ECF_COURSE_IDENTIFIERS,
+    NPQ_COURSE_IDENTIFIERS,
+    PROFILE_TYPE_BY_ECF_COURSE,
+    DeclarationState,
+)
 from app.domain.errors import BAD_JSON_STRUCTURE, BadRequest, ValidationFailed
 from app.domain.npq_courses import SUPPORT_OFFER_COURSES
 from app.repositories.declaration_writes import (
@@ -77,7 +82,6 @@ ATTRIBUTES = (
     "evidence_held",
     "has_passed",
 )
-_PROFILE_TYPE_BY_COURSE = {"ecf-induction": "ect", "ecf-mentor": "mentor"}
 
 _RFC3339 = re.compile(
     r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}([.,]\d+)?(Z|[+-]\d{2}(:?\d{2})?)?$", re.IGNORECASE
@@ -199,8 +203,10 @@ class DeclarationSubmission:
             return None
         course = attrs.course_identifier or ""
         identity: Identity | None = None
-        if course in _PROFILE_TYPE_BY_COURSE:
-            identity = await self.repo.identity_with_profile(participant_id, _PROFILE_TYPE_BY_COURSE[course])
+        if course in PROFILE_TYPE_BY_ECF_COURSE:
+            identity = await self.repo.identity_with_profile(
+                participant_id, PROFILE_TYPE_BY_ECF_COURSE[course]
+            )
         elif course in NPQ_COURSE_IDENTIFIERS:
             identity = await self.repo.identity_with_accepted_npq(
                 participant_id, course, self.caller.npq_lead_provider_id
@@ -211,8 +217,8 @@ class DeclarationSubmission:
     async def _profile(self, identity: Identity | None, course: str | None) -> Profile | None:
         if identity is None or course is None:
             return None
-        if course in _PROFILE_TYPE_BY_COURSE:
-            return await self.repo.active_ecf_profile(identity.id, _PROFILE_TYPE_BY_COURSE[course])
+        if course in PROFILE_TYPE_BY_ECF_COURSE:
+            return await self.repo.active_ecf_profile(identity.id, PROFILE_TYPE_BY_ECF_COURSE[course])
         if course in NPQ_COURSE_IDENTIFIERS:
             return await self.repo.npq_profile(identity.id, course, self.caller.npq_lead_provider_id)
         return None

@@ -19,7 +19,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.clock import Clock
 from app.domain.auth import EcfProvider
 from app.domain.declaration_submission import cast_text, request_attributes
-from app.domain.enums import ECF_COURSE_IDENTIFIERS, NPQ_COURSE_IDENTIFIERS, ScheduleType, TrainingStatus
+from app.domain.enums import (
+    COURSES_BY_PROFILE_TYPE,
+    ECF_COURSE_IDENTIFIERS,
+    PROFILE_TYPE_BY_ECF_COURSE,
+    ScheduleType,
+    TrainingStatus,
+)
 from app.domain.errors import ValidationFailed
 from app.repositories.ecf_actions import ActionRecord, EcfActionRepository, ScheduleChoice
 from app.repositories.participant_lookup import Identity, Profile
@@ -57,12 +63,6 @@ WITHDRAW_REASONS = (
     "other",
 )
 DEFER_REASONS = ("bereavement", "long-term-sickness", "parental-leave", "career-break", "other")
-_PROFILE_TYPE_BY_COURSE = {"ecf-induction": "ect", "ecf-mentor": "mentor"}
-_COURSES_BY_PROFILE_TYPE: dict[str, tuple[str, ...]] = {
-    "ect": ("ecf-induction",),
-    "mentor": ("ecf-mentor",),
-    "npq": NPQ_COURSE_IDENTIFIERS,
-}
 
 
 class Action(StrEnum):
@@ -138,7 +138,7 @@ class EcfParticipantActions:
         attrs = ActionInput.from_body(body)
         now = self.clock.now()
         identity = await self._identity(participant_id, attrs.course_identifier)
-        profile_type = _PROFILE_TYPE_BY_COURSE.get(attrs.course_identifier or "")
+        profile_type = PROFILE_TYPE_BY_ECF_COURSE.get(attrs.course_identifier or "")
         profile = (
             await self.repo.active_ecf_profile(identity.id, profile_type)
             if identity is not None and profile_type is not None
@@ -169,7 +169,7 @@ class EcfParticipantActions:
             ident = uuid.UUID(participant_id)
         except ValueError:
             return None
-        profile_type = _PROFILE_TYPE_BY_COURSE.get(course or "")
+        profile_type = PROFILE_TYPE_BY_ECF_COURSE.get(course or "")
         if profile_type is not None:
             found = await self.repo.identity_with_profile(ident, profile_type)
             if found is not None:
@@ -189,7 +189,7 @@ class EcfParticipantActions:
             errors.append(("participant_id", PARTICIPANT_NOT_RECOGNISED))
         if not errors and identity is not None:
             types = await self.repo.active_profile_types(identity.user_id)
-            courses = {c for t in types for c in _COURSES_BY_PROFILE_TYPE.get(t, ())}
+            courses = {c for t in types for c in COURSES_BY_PROFILE_TYPE.get(t, ())}
             if (
                 attrs.course_identifier not in courses
                 or attrs.course_identifier not in ECF_COURSE_IDENTIFIERS

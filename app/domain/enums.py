@@ -172,3 +172,11 @@ NPQ_COURSE_IDENTIFIERS = (
     "npq-additional-support-offer",
     "npq-early-headship-coaching-offer",
 )
+
+# The training-record kind behind each ECF course, and the courses each kind of record covers.
+PROFILE_TYPE_BY_ECF_COURSE = {"ecf-induction": "ect", "ecf-mentor": "mentor"}
+COURSES_BY_PROFILE_TYPE: dict[str, tuple[str, ...]] = {
+    "ect": ("ecf-induction",),
+    "mentor": ("ecf-mentor",),
+    "npq": NPQ_COURSE_IDENTIFIERS,
+}

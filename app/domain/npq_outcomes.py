@@ -22,7 +22,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.clock import Clock
 from app.domain.auth import NpqProvider
 from app.domain.declaration_submission import cast_text, request_attributes
-from app.domain.enums import ECF_COURSE_IDENTIFIERS, NPQ_COURSE_IDENTIFIERS, OutcomeState
+from app.domain.enums import (
+    COURSES_BY_PROFILE_TYPE,
+    NPQ_COURSE_IDENTIFIERS,
+    PROFILE_TYPE_BY_ECF_COURSE,
+    OutcomeState,
+)
 from app.domain.errors import InvalidAction, ValidationFailed
 from app.domain.npq_courses import SUPPORT_OFFER_COURSES
 from app.domain.paging import Page
@@ -61,12 +66,6 @@ NO_DECLARATION = "Validation failed: Participant declaration must exist"
 POSTABLE_STATES = (OutcomeState.PASSED, OutcomeState.FAILED)
 ATTRIBUTES = ("course_identifier", "state", "completion_date")
 
-_PROFILE_TYPE_BY_ECF_COURSE = dict(zip(ECF_COURSE_IDENTIFIERS, ("ect", "mentor"), strict=True))
-_COURSES_BY_PROFILE_TYPE: dict[str, tuple[str, ...]] = {
-    "ect": (ECF_COURSE_IDENTIFIERS[0],),
-    "mentor": (ECF_COURSE_IDENTIFIERS[1],),
-    "npq": NPQ_COURSE_IDENTIFIERS,
-}
 
 # What a lenient date cast reads: an ISO date (anything after a `T` or space is ignored),
 # year/month/day with slashes, or day/month/year with slashes, dashes or dots.
@@ -192,8 +191,8 @@ class NpqOutcomeService:
         if user_id is None:
             return None
         found: Identity | None = None
-        if course in _PROFILE_TYPE_BY_ECF_COURSE:
-            found = await self.lookup.identity_with_profile(user_id, _PROFILE_TYPE_BY_ECF_COURSE[course])
+        if course in PROFILE_TYPE_BY_ECF_COURSE:
+            found = await self.lookup.identity_with_profile(user_id, PROFILE_TYPE_BY_ECF_COURSE[course])
         elif course in NPQ_COURSE_IDENTIFIERS:
             found = await self.lookup.identity_with_accepted_npq(
                 user_id, course, self.provider.npq_lead_provider_id
@@ -205,13 +204,13 @@ class NpqOutcomeService:
         if identity is None:
             return False
         kinds = await self.lookup.active_profile_types(identity.user_id)
-        return any(course in _COURSES_BY_PROFILE_TYPE.get(kind, ()) for kind in kinds)
+        return any(course in COURSES_BY_PROFILE_TYPE.get(kind, ()) for kind in kinds)
 
     async def _profile(self, identity: Identity | None, course: str | None) -> Profile | None:
         if identity is None or course is None:
             return None
-        if course in _PROFILE_TYPE_BY_ECF_COURSE:
-            return await self.lookup.active_ecf_profile(identity.id, _PROFILE_TYPE_BY_ECF_COURSE[course])
+        if course in PROFILE_TYPE_BY_ECF_COURSE:
+            return await self.lookup.active_ecf_profile(identity.id, PROFILE_TYPE_BY_ECF_COURSE[course])
         if course in NPQ_COURSE_IDENTIFIERS:
             return await self.lookup.npq_profile(identity.id, course, self.provider.npq_lead_provider_id)
         return None
