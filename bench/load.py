@@ -422,6 +422,7 @@ class Context:
     levels: list[int]
     max_requests: int
     max_seconds: float
+    floor_samples: int
     ecf_token: str
     ecf_cpd: str
     npq_token: str
@@ -502,14 +503,14 @@ def spread(pages: int, n: int) -> list[int]:
 
 
 async def first_last(ctx: Context, label: str, url_for: Callable[[int], str], token: str, pages: int) -> None:
-    """p50 of the first and the last page at concurrency 1 (10 requests each), and their ratio."""
+    """p50 of the first and the last page at concurrency 1 (--floor-samples requests each), and the ratio."""
     p50s: list[float] = []
     for page in (1, pages):
         result = await run_jobs(
             f"{label} page {page}",
             1,
             cycle([get_job(ctx.client, url_for(page), token)]),
-            max_requests=10,
+            max_requests=ctx.floor_samples,
             max_seconds=ctx.max_seconds,
             pid=None,
         )
@@ -539,7 +540,11 @@ async def scenario_1(ctx: Context) -> None:
                     api_c1 = result.pct(50)
             if version == "v3" and api_c1 is not None:
                 floor = await floor_p50(
-                    ctx.pool, FLOORS["participants/ecf"], ctx.ecf_cpd, [((page - 1) * 2000, 2000)], 10
+                    ctx.pool,
+                    FLOORS["participants/ecf"],
+                    ctx.ecf_cpd,
+                    [((page - 1) * 2000, 2000)],
+                    ctx.floor_samples,
                 )
                 ctx.ratios.append(
                     f"| participants/ecf per_page 2000 {label} page | {api_c1:.1f} | {floor:.1f} "
@@ -574,7 +579,7 @@ async def scenario_2(ctx: Context) -> None:
         await first_last(ctx, f"v3 {path} per_page 100", url_for, token, pages)
         if path in FLOORS and api_c1 is not None:
             sample = [((p - 1) * 100, 100) for p in sampled]
-            floor = await floor_p50(ctx.pool, FLOORS[path], cpd, sample, min(len(sample) * 2, 200))
+            floor = await floor_p50(ctx.pool, FLOORS[path], cpd, sample, min(len(sample), ctx.floor_samples))
             ctx.ratios.append(
                 f"| v3 {path} per_page 100 | {api_c1:.1f} | {floor:.1f} | {api_c1 / floor:.2f} |"
             )
@@ -757,6 +762,7 @@ async def main_async(args: argparse.Namespace) -> None:
                 levels=levels,
                 max_requests=args.max_requests,
                 max_seconds=args.max_seconds,
+                floor_samples=args.floor_samples,
                 ecf_token=token_for(ecf_cpd),
                 ecf_cpd=ecf_cpd,
                 npq_token=token_for(npq_cpd),
@@ -778,7 +784,7 @@ async def main_async(args: argparse.Namespace) -> None:
                 for line in ctx.ratios:
                     print(line)
             if ctx.first_last:
-                print("\n## First vs last page (p50 at concurrency 1, 10 requests each)\n")
+                print(f"\n## First vs last page (p50 at concurrency 1, {ctx.floor_samples} requests each)\n")
                 print("| list | pages | first p50 ms | last p50 ms | last/first |\n|---|---:|---:|---:|---:|")
                 for line in ctx.first_last:
                     print(line)
@@ -800,6 +806,12 @@ def main() -> None:
     parser.add_argument("--scenarios", default="1,2,3,4,5")
     parser.add_argument("--max-requests", type=int, default=200, help="per measurement line")
     parser.add_argument("--max-seconds", type=float, default=20.0, help="per measurement line")
+    parser.add_argument(
+        "--floor-samples",
+        type=int,
+        default=10,
+        help="floor statements, and first/last page requests, per page",
+    )
     asyncio.run(main_async(parser.parse_args()))
 
 

@@ -46,6 +46,6 @@ for _ in $(seq 1 60); do
   sleep 0.5
 done
 curl -sf "http://127.0.0.1:$PORT/healthz" >/dev/null || { echo "server did not start"; tail -20 "$LOG"; exit 1; }
-echo "server pid $SERVER_PID, $WORKERS workers, port $PORT, database $DB (scale $SCALE)"
+echo "server pid $SERVER_PID, $WORKERS workers, port $PORT, database $DB$([ "$SEED" = 1 ] && echo " (scale $SCALE)")"
 
 $PY bench/load.py --port "$PORT" --server-pid "$SERVER_PID" --db-url "$DB_URL" "${EXTRA[@]}"
