@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.api.query import ListQuery, parse_iso8601, parse_list_query
 from app.clock import SYSTEM_CLOCK, Clock
+from app.domain.audit import Actor, bind_actor
 from app.domain.auth import (
     Caller,
     EcfProvider,
@@ -83,6 +84,15 @@ async def get_caller(request: Request, session: SessionDep, settings: SettingsDe
     raw = parse_authorization(request.headers.get("authorization"))
     caller = await authenticate(TokenRepository(session), raw, settings.token_hmac_key, clock.now())
     request.state.provider_name = caller.cpd_lead_provider_name  # for the request log
+    bind_actor(
+        session,
+        Actor(
+            type=caller.scope.value,
+            token_id=caller.token_id,
+            organisation_id=caller.cpd_lead_provider_id or caller.school_id,
+            request_id=request.headers.get("x-request-id"),
+        ),
+    )
     return caller
 
 
