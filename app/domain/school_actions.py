@@ -497,8 +497,9 @@ class SchoolActions:
         if record.mentor_profile_id == mentor_profile_id:
             return self._participant_result(profile, record)
         start = max(now, record.start_date)
-        await self.repo.close_record(record.id, InductionStatus.CHANGED.value, start, now)
+        # Copy first: the copy takes the record's status, which closing it would overwrite.
         new_id = await self.repo.continue_record(record, start, mentor_profile_id, now)
+        await self.repo.close_record(record.id, InductionStatus.CHANGED.value, start, now)
         await self.repo.update_profile(profile.id, {"mentor_profile_id": mentor_profile_id}, now)
         await audit(
             self.session,
@@ -643,8 +644,8 @@ class SchoolActions:
         if record.induction_status == InductionStatus.WITHDRAWN:
             raise ValidationFailed([("participant_id", ALREADY_WITHDRAWN)])
         now = self.clock.now()
-        end = max(now, record.start_date)
-        await self.repo.close_record(record.id, InductionStatus.WITHDRAWN.value, end, now)
+        # No end date: providers see `participant_status` "withdrawn" (an end date would read "left").
+        await self.repo.set_induction_status(record.id, InductionStatus.WITHDRAWN.value, now)
         await self.repo.update_profile(profile.id, {"status": ProfileStatus.WITHDRAWN.value}, now)
         if profile.profile_type == ProfileType.MENTOR:
             await self.repo.remove_from_mentor_pool(profile.id, school.id, now.date())
@@ -656,9 +657,7 @@ class SchoolActions:
             participant_id=profile.user_id,
             school_id=school.id,
         )
-        return self._participant_result(
-            profile, record, induction_status=InductionStatus.WITHDRAWN.value, end_date=end
-        )
+        return self._participant_result(profile, record, induction_status=InductionStatus.WITHDRAWN.value)
 
     # --- partnerships -----------------------------------------------------------------------------
 

@@ -495,6 +495,14 @@ class SchoolActionRepository:
             {"id": record_id, "status": status, "end": end, "now": now},
         )
 
+    async def set_induction_status(self, record_id: uuid.UUID, status: str, now: datetime) -> None:
+        await self._exec(
+            """UPDATE induction_records
+                  SET induction_status = :status, updated_at = GREATEST(updated_at, :now)
+                WHERE id = :id""",
+            {"id": record_id, "status": status, "now": now},
+        )
+
     async def continue_record(
         self, record: RecordRow, start: datetime, mentor_profile_id: uuid.UUID | None, now: datetime
     ) -> uuid.UUID:
