@@ -565,33 +565,34 @@ class SchoolActions:
         previous = await self.repo.current_record(profile.id)
         if previous is None or profile.status == ProfileStatus.WITHDRAWN:
             raise NotFound()
+        cohort_id = previous.cohort_id
+        if self.acting.lead_provider_id is not None:
+            # A provider acting as a school: keeping itself as the provider, or joining a school it
+            # is partnered with; anything else is not its business.
+            if keep and previous.lead_provider_id != self.acting.lead_provider_id:
+                raise NotFound()
+            if not keep:
+                await self._partnered(school.id, cohort_id)
         if previous.school_id == school.id and previous.induction_status != InductionStatus.LEAVING:
             raise ValidationFailed([("participant_id", ALREADY_AT_SCHOOL)])
-        cohort_id = previous.cohort_id
+        if _at(start) <= previous.start_date:
+            raise ValidationFailed(
+                [("start_date", "The start date must be after the start at the previous school")]
+            )
         now = self.clock.now()
         school_cohort_id: uuid.UUID | None = None
         if keep:
             if previous.lead_provider_id is None:
                 raise ValidationFailed([("continue_with_current_provider", NO_PROVIDER_TO_KEEP)])
-            if (
-                self.acting.lead_provider_id is not None
-                and previous.lead_provider_id != self.acting.lead_provider_id
-            ):
-                raise NotFound()
             programme_id = await self.repo.relationship_programme(
                 school.id, cohort_id, previous.lead_provider_id, previous.delivery_partner_id, now
             )
         else:
-            await self._partnered(school.id, cohort_id)
             school_cohort = await self.repo.school_cohort(school.id, cohort_id)
             if school_cohort is None or school_cohort.default_induction_programme_id is None:
                 raise ValidationFailed([("start_date", NO_PROGRAMME)])
             programme_id = school_cohort.default_induction_programme_id
             school_cohort_id = school_cohort.id
-        if _at(start) <= previous.start_date:
-            raise ValidationFailed(
-                [("start_date", "The start date must be after the start at the previous school")]
-            )
         if previous.end_date is None or previous.induction_status != InductionStatus.LEAVING:
             await self.repo.close_record(
                 previous.id, InductionStatus.LEAVING.value, _at(start - timedelta(days=1)), now
