@@ -2,7 +2,6 @@
 (app/api/sandbox.py) under `/api/sandbox/schools` for a lead provider acting as a school it is
 partnered with, in the sandbox only. Both call the same domain service (app/domain/school_actions.py)."""
 
-
 from collections.abc import Callable
 from typing import Annotated, Any
 
