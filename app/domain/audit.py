@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.repositories.audit import AuditRepository
 
 _ACTOR_KEY = "cpd_audit_actor"
+_AUDITED_KEY = "cpd_audited"
 
 
 @dataclass(frozen=True)
@@ -67,6 +68,7 @@ async def audit(
 ) -> None:
     """Record `action` on the target for the session's actor (flushed with the write it follows)."""
     actor = actor_of(session)
+    session.info[_AUDITED_KEY] = True
     await AuditRepository(session).add(
         actor_type=actor.type,
         actor_token_id=actor.token_id,
@@ -77,3 +79,12 @@ async def audit(
         details={k: _plain(v) for k, v in details.items() if v is not None},
         request_id=actor.request_id,
     )
+
+
+async def audit_unrecorded_write(session: AsyncSession, method: str, route: str) -> None:
+    """The safety net of the one commit point: a successful write request whose service recorded no
+    event of its own still leaves one (`request.<METHOD>` on the route), so no write escapes the log.
+    Requests that changed nothing specific (an idempotent repeat) are recorded this way too."""
+    if session.info.get(_AUDITED_KEY):
+        return
+    await audit(session, f"request.{method.lower()}", "route", route)
