@@ -17,6 +17,7 @@ from app.domain.auth import issue_internal_token
 from app.domain.enums import TokenScope
 from app.repositories.tokens import TokenRepository
 from tests import factories as f
+from tests import factories_finance as ff
 from tests import factories_npq as fn
 from tests.api.test_declarations_submit import PATHS, ecf, open_statement, someone
 from tests.conftest import TEST_HMAC_KEY
@@ -151,3 +152,34 @@ async def test_the_commit_point_records_a_write_its_service_did_not(
         "/api/v3/participant-declarations",
     )
     assert event["actor_id"] == lp.cpd.id
+
+
+async def test_administrators_read_the_log(client: httpx.AsyncClient, session: AsyncSession) -> None:
+    lp = await f.provider(session)
+    await open_statement(session, lp)
+    ect = await f.participant(session, lp.lead_provider, person_=await someone(session))
+    declared = await client.post(PATHS["v3"], json=ecf(ect), headers=lp.headers)
+    declaration_id = declared.json()["data"]["id"]
+    admin = await ff.internal_headers(session, TokenScope.ADMIN)
+    url = "/api/internal/audit-events"
+    listed = await client.get(
+        url,
+        params={"filter[target_id]": declaration_id, "filter[action]": "declaration.submitted"},
+        headers=admin,
+    )
+    assert listed.status_code == 200, listed.text
+    (item,) = listed.json()["data"]
+    assert item["type"] == "audit-event"
+    assert item["attributes"]["actor_id"] == str(lp.cpd.id)
+    assert item["attributes"]["target_type"] == "participant_declaration"
+    mine = await client.get(url, params={"filter[actor_id]": str(lp.cpd.id)}, headers=admin)
+    assert [e["id"] for e in mine.json()["data"]] == [item["id"]]
+    future = await client.get(url, params={"filter[since]": "2999-01-01T00:00:00Z"}, headers=admin)
+    assert future.json()["data"] == []
+    for bad in ({"filter[since]": "soon"}, {"filter[actor_id]": "someone"}):
+        assert (await client.get(url, params=bad, headers=admin)).status_code == 400
+    # Providers, finance users and schools may not read it.
+    finance = await ff.internal_headers(session, TokenScope.FINANCE)
+    for headers in (lp.headers, finance):
+        assert (await client.get(url, headers=headers)).status_code == 403
+    assert (await client.get(url)).status_code == 401
