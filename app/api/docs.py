@@ -125,7 +125,7 @@ def build_document(app: FastAPI, version: str) -> dict[str, Any]:
     doc: dict[str, Any] = copy.deepcopy(generated)
     _use_docstring_summaries(doc, routes)
     _drop_framework_validation_errors(doc)
-    pass  # _json_bodies_are_jsonapi(doc)
+    _json_bodies_are_jsonapi(doc)
     _drop_version_prefix(doc, version)
     components = doc.setdefault("components", {})
     components["securitySchemes"] = {
