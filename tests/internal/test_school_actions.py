@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import httpx
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.domain import school_actions as rules
@@ -298,3 +298,34 @@ async def test_role_scoping(client: httpx.AsyncClient, session: AsyncSession) ->
     assert users == after["users"]
     partnership = await session.get(Partnership, place.partnership.id if place.partnership else None)
     assert partnership is not None and partnership.challenged_at is None
+
+
+async def test_every_action_reaches_incremental_syncs(
+    client: httpx.AsyncClient, session: AsyncSession
+) -> None:
+    """A provider syncing with updated_since after each school action sees the participant again."""
+    lp, place, tutor = await _school(session, client)
+    url = f"{INTERNAL}/{place.school.id}/participants"
+    mentor = created(await client.post(url, headers=tutor, json=person("mentor", training=False)))
+    ect = created(await client.post(url, headers=tutor, json=person()))
+    actions = [
+        ("PUT", f"{url}/{ect['id']}/mentor", body("mentor", mentor_id=mentor["id"])),
+        ("POST", f"{url}/{ect['id']}/leaving", body("leaving", end_date="2099-07-31")),
+        ("POST", f"{url}/{ect['id']}/withdraw", None),
+    ]
+    for method, path, payload in actions:
+        await session.execute(text("SELECT pg_sleep(0.01)"))
+        since = (await session.scalar(text("SELECT clock_timestamp()"))).isoformat()  # type: ignore[union-attr]
+        synced = ok(
+            await client.get(
+                "/api/v3/participants/ecf", params={"filter[updated_since]": since}, headers=lp.headers
+            )
+        )
+        assert ect["id"] not in {p["id"] for p in synced}, path
+        ok(await client.request(method, path, headers=tutor, json=payload))
+        synced = ok(
+            await client.get(
+                "/api/v3/participants/ecf", params={"filter[updated_since]": since}, headers=lp.headers
+            )
+        )
+        assert ect["id"] in {p["id"] for p in synced}, path
