@@ -12,6 +12,8 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 from app import embedded_pg
+from app.domain.audit import CLI as CLI_ACTOR
+from app.domain.audit import bind_actor
 from app.settings import Settings, get_settings
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -46,6 +48,7 @@ async def _seed(settings: Settings, url: str) -> None:
     engine = create_engine(settings, url)
     try:
         async with create_sessionmaker(engine)() as session:
+            bind_actor(session, CLI_ACTOR)
             if settings.is_production:
                 report = await seed_reference_data(session)
             else:
@@ -69,6 +72,7 @@ async def _create_token(settings: Settings, url: str, provider: str, description
     engine = create_engine(settings, url)
     try:
         async with create_sessionmaker(engine)() as session:
+            bind_actor(session, CLI_ACTOR)
             repo = TokenRepository(session)
             owner = await repo.find_cpd_lead_provider(provider)
             if owner is None:
@@ -107,6 +111,7 @@ async def _statements(settings: Settings, url: str, action: str, statement_id: s
     now = datetime.now(UTC)
     try:
         async with create_sessionmaker(engine)() as session:
+            bind_actor(session, CLI_ACTOR)
             payments = StatementPayments(session)
             try:
                 if action == "mark-due-payable":
@@ -151,6 +156,7 @@ async def _create_internal_token(
     engine = create_engine(settings, url)
     try:
         async with create_sessionmaker(engine)() as session:
+            bind_actor(session, CLI_ACTOR)
             try:
                 raw = await issue_internal_token(
                     TokenRepository(session),
@@ -188,6 +194,7 @@ async def _finance(settings: Settings, url: str, args: argparse.Namespace, conte
     engine = create_engine(settings, url)
     try:
         async with create_sessionmaker(engine)() as session:
+            bind_actor(session, CLI_ACTOR)
             try:
                 if args.action == "calculate":
                     calculation = await FinanceStatementService(session).calculate(args.statement_id)

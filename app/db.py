@@ -42,14 +42,24 @@ def create_engine(settings: Settings, database_url: str) -> AsyncEngine:
         "jit": "off",
         "work_mem": "32MB",
     }
+    connect_args: dict[str, object] = {
+        "server_settings": server_settings,
+        "timeout": settings.db_connect_timeout_seconds,
+    }
     if settings.db_statement_timeout_ms:
         server_settings["statement_timeout"] = str(settings.db_statement_timeout_ms)
+        # statement_timeout is enforced by the server, so it cannot end a wait for a server that
+        # no longer answers (a silent network): the driver gives up on any one command after the
+        # statement timeout plus the connect timeout, and the request fails instead of hanging.
+        connect_args["command_timeout"] = (
+            settings.db_statement_timeout_ms / 1000 + settings.db_connect_timeout_seconds
+        )
     return create_async_engine(
         async_url(database_url),
         pool_size=settings.db_pool_size,
         max_overflow=settings.db_max_overflow,
         pool_pre_ping=True,
-        connect_args={"server_settings": server_settings, "timeout": settings.db_connect_timeout_seconds},
+        connect_args=connect_args,
     )
 
 

@@ -15,6 +15,7 @@ from app.api.docs import install_docs
 from app.api.errors import install_error_handlers
 from app.api.internal.routes import router as internal_router
 from app.api.responses import JSONAPIResponse
+from app.api.sandbox import router as sandbox_router
 from app.api.v1.routes import router as v1_router
 from app.api.v2.routes import router as v2_router
 from app.api.v3.routes import router as v3_router
@@ -118,6 +119,9 @@ def create_app(
     app.include_router(v3_router)
     install_docs(app)
     app.include_router(internal_router)
+    if settings.scenario_api_enabled:
+        # Absent in production: no route, so a 404 like any unknown path.
+        app.include_router(sandbox_router)
 
     @app.get("/healthz", include_in_schema=False)
     async def healthz() -> JSONAPIResponse:

@@ -93,6 +93,11 @@ class Settings(BaseSettings):
         return self.environment is not Environment.PRODUCTION
 
     @property
+    def scenario_api_enabled(self) -> bool:
+        """Providers may act as a school through /api/sandbox everywhere except production."""
+        return self.environment is not Environment.PRODUCTION
+
+    @property
     def is_production(self) -> bool:
         return self.environment is Environment.PRODUCTION
 

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.api.query import ListQuery, parse_iso8601, parse_list_query
 from app.clock import SYSTEM_CLOCK, Clock
+from app.domain.audit import Actor, audit_unrecorded_write, bind_actor
 from app.domain.auth import (
     Caller,
     EcfProvider,
@@ -40,17 +41,25 @@ def get_sessionmaker(request: Request) -> async_sessionmaker[AsyncSession]:
     return maker
 
 
+WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+
 async def _session(
+    request: Request,
     maker: Annotated[async_sessionmaker[AsyncSession], Depends(get_sessionmaker)],
 ) -> AsyncIterator[AsyncSession]:
     """One session per request, committed once when the endpoint returns.
 
     Used with scope="function" so the commit happens before the response is sent:
     a failed commit becomes an error response, never a success that was not stored.
+    A successful write request always leaves an audit event (see audit_unrecorded_write).
     """
     async with maker() as session:
         try:
             yield session
+            if request.method in WRITE_METHODS:
+                route = getattr(request.scope.get("route"), "path", request.url.path)
+                await audit_unrecorded_write(session, request.method, route)
             await session.commit()
         except DomainError as exc:
             # A refused request may still leave an audit trail (e.g. the declaration attempts log).
@@ -83,6 +92,15 @@ async def get_caller(request: Request, session: SessionDep, settings: SettingsDe
     raw = parse_authorization(request.headers.get("authorization"))
     caller = await authenticate(TokenRepository(session), raw, settings.token_hmac_key, clock.now())
     request.state.provider_name = caller.cpd_lead_provider_name  # for the request log
+    bind_actor(
+        session,
+        Actor(
+            type=caller.scope.value,
+            token_id=caller.token_id,
+            organisation_id=caller.cpd_lead_provider_id or caller.school_id,
+            request_id=request.headers.get("x-request-id"),
+        ),
+    )
     return caller
 
 

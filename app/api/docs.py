@@ -31,7 +31,13 @@ from starlette.exceptions import HTTPException
 from starlette.types import Scope
 from swagger_ui_bundle import swagger_ui_path  # type: ignore[import-untyped]
 
+from app.api.responses import JSONAPI_MEDIA_TYPE
+
 VERSIONS = ("v1", "v2", "v3")
+# DfE's own services (schools, NPQ registration, finance, administrators) and the sandbox scenario
+# API (providers acting as a school; absent in production) have documents of their own.
+INTERNAL_DOCUMENTS = ("internal", "sandbox")
+DOCUMENTS = (*VERSIONS, *INTERNAL_DOCUMENTS)
 LATEST_VERSION = "v3"
 DOCS_PATH = "/lead-providers/api-docs"
 ASSETS_PATH = f"{DOCS_PATH}/assets"
@@ -71,20 +77,47 @@ def version_routes(app: FastAPI, version: str) -> list[RouteContext]:
     ]
 
 
-def build_document(app: FastAPI, version: str) -> dict[str, Any]:
-    """Generate the OpenAPI document of one version from its routes (uncached; see `document`)."""
-    if version not in VERSIONS:
-        raise ValueError(f"unknown API version {version!r}")
+def _heading(version: str) -> tuple[str, str, str]:
+    """(title, version, description) of a document."""
+    if version == "internal":
+        return (
+            "Manage teacher CPD - internal API",
+            "1.0.0",
+            "What DfE's own services and operators use: induction tutors (school role), the NPQ "
+            "registration service (npq_registration role), finance users (finance role) and "
+            "administrators (admin role). Authenticate with an internal token of the role "
+            "(`cpd-api create-internal-token`).",
+        )
+    if version == "sandbox":
+        return (
+            "Manage teacher CPD - sandbox scenario API",
+            "1.0.0",
+            "Sandbox only (absent in production): a lead provider acts as the induction tutor of a "
+            "school it is partnered with, to rehearse registrations, transfers, unfunded mentors and "
+            "challenges, and watch their effects through the lead provider API. Authenticate with "
+            "your sandbox token.",
+        )
     number = version.removeprefix("v")
+    return (
+        f"Lead provider API - {number}.0.0",
+        f"{number}.0.0",
+        f"Version {number} of the lead provider API of the Manage teacher CPD service: "
+        f"{_SCOPE[version]} Authenticate with the bearer token issued to your organisation.",
+    )
+
+
+def build_document(app: FastAPI, version: str) -> dict[str, Any]:
+    """Generate the OpenAPI document of one version (or of the internal or sandbox API) from its
+    routes (uncached; see `document`)."""
+    if version not in DOCUMENTS:
+        raise ValueError(f"unknown API version {version!r}")
+    title, document_version, description = _heading(version)
     routes = version_routes(app, version)
     generated = get_openapi(
-        title=f"Lead provider API - {number}.0.0",
-        version=f"{number}.0.0",
+        title=title,
+        version=document_version,
         openapi_version=OPENAPI_VERSION,
-        description=(
-            f"Version {number} of the lead provider API of the Manage teacher CPD service: "
-            f"{_SCOPE[version]} Authenticate with the bearer token issued to your organisation."
-        ),
+        description=description,
         routes=routes,
         servers=[{"url": "/", "description": "This environment"}],
     )
@@ -92,6 +125,7 @@ def build_document(app: FastAPI, version: str) -> dict[str, Any]:
     doc: dict[str, Any] = copy.deepcopy(generated)
     _use_docstring_summaries(doc, routes)
     _drop_framework_validation_errors(doc)
+    _json_bodies_are_jsonapi(doc)
     _drop_version_prefix(doc, version)
     components = doc.setdefault("components", {})
     components["securitySchemes"] = {
@@ -144,6 +178,20 @@ def _drop_framework_validation_errors(doc: dict[str, Any]) -> None:
     if _FRAMEWORK_VALIDATION_ERROR not in json.dumps(doc):
         for name in _FRAMEWORK_SCHEMAS:
             schemas.pop(name, None)
+
+
+def _json_bodies_are_jsonapi(doc: dict[str, Any]) -> None:
+    """Every JSON body the API sends is `application/vnd.api+json` (JSONAPIResponse, error handlers
+    included). FastAPI documents a response model under the route's media type, and a CSV route has
+    none, so its 400 and 401 bodies came out as `application/json`: they are renamed."""
+    for _, _, operation in _operations(doc):
+        for response in (operation.get("responses") or {}).values():
+            content = response.get("content") or {}
+            if JSON_MEDIA_TYPE in content and JSONAPI_MEDIA_TYPE not in content:
+                response["content"] = {
+                    (JSONAPI_MEDIA_TYPE if media == JSON_MEDIA_TYPE else media): value
+                    for media, value in content.items()
+                }
 
 
 def _drop_version_prefix(doc: dict[str, Any], version: str) -> None:
@@ -313,11 +361,12 @@ _INITIALIZER = """window.addEventListener("load", function () {{
 def _page(request: Request, version: str) -> HTMLResponse:
     base = _base(request)
     docs = f"{base}{DOCS_PATH}"
+    shown = [v for v in DOCUMENTS if v != "sandbox" or _sandbox_enabled(request)]
     links = " | ".join(
-        f"<strong>{v}</strong>" if v == version else f'<a href="{docs}/{v}">{v}</a>' for v in VERSIONS
+        f"<strong>{v}</strong>" if v == version else f'<a href="{docs}/{v}">{v}</a>' for v in shown
     )
     html = _PAGE.format(
-        title=f"Lead provider API {version} - documentation",
+        title=f"{_heading(version)[0]} ({version}) - documentation",
         assets=f"{base}{ASSETS_PATH}",
         docs=docs,
         version=version,
@@ -332,17 +381,32 @@ def _initializer(request: Request, version: str) -> Response:
     return Response(_INITIALIZER.format(spec_url=spec_url), media_type="text/javascript")
 
 
+def _sandbox_enabled(request: Request) -> bool:
+    settings = getattr(request.app.state, "settings", None)
+    return bool(getattr(settings, "scenario_api_enabled", False))
+
+
+def _exists(request: Request, version: str) -> None:
+    """The sandbox document exists only where the sandbox scenario API does."""
+    if version == "sandbox" and not _sandbox_enabled(request):
+        raise HTTPException(status_code=404)
+
+
 def _version_routes(router: APIRouter, version: str) -> None:
     def spec_json(request: Request) -> Response:
+        _exists(request, version)
         return Response(published(request.app, version).json, media_type=JSON_MEDIA_TYPE)
 
     def spec_yaml(request: Request) -> Response:
+        _exists(request, version)
         return Response(published(request.app, version).yaml, media_type=YAML_MEDIA_TYPE)
 
     def page(request: Request) -> HTMLResponse:
+        _exists(request, version)
         return _page(request, version)
 
     def initializer(request: Request) -> Response:
+        _exists(request, version)
         return _initializer(request, version)
 
     endpoints: dict[str, Callable[[Request], Response]] = {
@@ -360,7 +424,7 @@ def _redirect_to_latest(request: Request) -> RedirectResponse:
 
 
 router = APIRouter(include_in_schema=False)
-for _version in VERSIONS:
+for _version in DOCUMENTS:
     _version_routes(router, _version)
 router.add_api_route(DOCS_PATH, _redirect_to_latest, methods=["GET"], include_in_schema=False)
 router.add_api_route("/docs", _redirect_to_latest, methods=["GET"], include_in_schema=False)
@@ -381,4 +445,13 @@ def install_docs(app: FastAPI) -> None:
     app.mount(ASSETS_PATH, SwaggerAssets(directory=str(swagger_ui_path)), name="api-docs-assets")
 
 
-__all__ = ["DOCS_PATH", "VERSIONS", "build_document", "document", "install_docs", "published"]
+__all__ = [
+    "DOCS_PATH",
+    "DOCUMENTS",
+    "INTERNAL_DOCUMENTS",
+    "VERSIONS",
+    "build_document",
+    "document",
+    "install_docs",
+    "published",
+]

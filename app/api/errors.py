@@ -8,6 +8,7 @@ import uuid
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
@@ -29,11 +30,37 @@ NOT_FOUND_BODY = {"error": "Resource not Found"}
 # character_not_in_repertoire (e.g. NUL) and untranslatable_character.
 UNSTORABLE_TEXT = {"22021", "22P05"}
 UNSTORABLE_TEXT_DETAIL = "The request contains characters that cannot be stored (such as \\u0000)"
+# The database cannot serve the request now: it is unreachable, its connection broke, or the
+# statement ran past statement_timeout. Nothing of the request was kept; retrying later is safe.
+DATABASE_UNAVAILABLE = ("Service unavailable", "The service is temporarily unavailable. Try again later.")
+# query_canceled (statement_timeout), lock_not_available, too_many_connections, admin/crash
+# shutdown, cannot_connect_now; class 08 is every connection exception.
+UNAVAILABLE_SQLSTATES = {"57014", "55P03", "53300", "57P01", "57P02", "57P03"}
+RETRY_AFTER_SECONDS = "5"
 
 
 def _sqlstate(exc: DBAPIError) -> str | None:
     cause = exc.orig.__cause__ if exc.orig is not None else None
     return getattr(exc.orig, "sqlstate", None) or getattr(cause, "sqlstate", None)
+
+
+def _unavailable(sqlstate: str | None) -> bool:
+    return sqlstate is not None and (sqlstate in UNAVAILABLE_SQLSTATES or sqlstate.startswith("08"))
+
+
+def database_unavailable(request: Request, cause: BaseException, sqlstate: str | None = None) -> Response:
+    """503 with a JSON:API error body; the log names the failure's class (and SQLSTATE), never its
+    message, which may quote request data."""
+    log.warning(
+        "database unavailable on %s %s: %s%s",
+        request.method,
+        request.url.path,
+        type(cause).__name__,
+        f" (SQLSTATE {sqlstate})" if sqlstate else "",
+    )
+    return JSONAPIResponse(
+        errors_body([DATABASE_UNAVAILABLE]), status_code=503, headers={"Retry-After": RETRY_AFTER_SECONDS}
+    )
 
 
 def errors_body(pairs: list[tuple[str, str]]) -> dict[str, list[dict[str, str]]]:
@@ -86,12 +113,26 @@ def install_error_handlers(app: FastAPI) -> None:
         return JSONAPIResponse({"error": str(exc.detail)}, status_code=exc.status_code)
 
     @app.exception_handler(DBAPIError)
-    async def _database(_: Request, exc: DBAPIError) -> Response:
+    async def _database(request: Request, exc: DBAPIError) -> Response:
         # Text PostgreSQL cannot store (a NUL character, in a body or a query) is the client's
         # error, whichever statement met it first; the request's transaction is rolled back.
-        if _sqlstate(exc) in UNSTORABLE_TEXT:
+        sqlstate = _sqlstate(exc)
+        if sqlstate in UNSTORABLE_TEXT:
             return JSONAPIResponse(errors_body([("Bad request", UNSTORABLE_TEXT_DETAIL)]), status_code=400)
+        if exc.connection_invalidated or _unavailable(sqlstate):
+            return database_unavailable(request, exc, sqlstate)
         raise exc
+
+    @app.exception_handler(OSError)
+    async def _unreachable(request: Request, exc: OSError) -> Response:
+        # A connection refused, reset or timed out (TimeoutError is an OSError) before the driver
+        # had a PostgreSQL error to report: the database is out of reach.
+        return database_unavailable(request, exc)
+
+    @app.exception_handler(PoolTimeout)
+    async def _pool_exhausted(request: Request, exc: PoolTimeout) -> Response:
+        # Every pooled connection stayed busy past the pool's timeout.
+        return database_unavailable(request, exc)
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> Response:

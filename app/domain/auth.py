@@ -6,6 +6,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from app.domain.audit import audit
 from app.domain.enums import TokenScope
 from app.domain.errors import Forbidden, Unauthenticated, ValidationFailed
 from app.repositories.tokens import TokenRepository
@@ -144,12 +145,21 @@ async def issue_token(
 ) -> str:
     """Create a token and return its raw value (the only time it exists in clear)."""
     raw = generate_token()
-    await repo.create(
+    token = await repo.create(
         hash_token(raw, key),
         scope=scope,
         cpd_lead_provider_id=cpd_lead_provider_id,
         school_id=school_id,
         description=description,
+    )
+    await audit(
+        repo.session,
+        "api_token.created",
+        "api_token",
+        token.id,
+        scope=scope,
+        cpd_lead_provider_id=cpd_lead_provider_id,
+        school_id=school_id,
     )
     return raw
 

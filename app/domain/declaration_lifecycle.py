@@ -25,6 +25,7 @@ from datetime import date, datetime
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.clock import Clock
+from app.domain.audit import audit
 from app.domain.auth import LeadProviderCaller
 from app.domain.enums import DeclarationState, StatementState
 from app.domain.errors import InvalidAction, NotFound, record_id
@@ -120,6 +121,7 @@ class StatementPayments:
     """Operator actions that move statements, and the declarations on them, towards payment."""
 
     def __init__(self, session: AsyncSession) -> None:
+        self.session = session
         self.repo = DeclarationWriteRepository(session)
 
     async def mark_payable(self, statement_id: uuid.UUID, today: date) -> StatementTransition:
@@ -139,6 +141,7 @@ class StatementPayments:
     async def _payable(self, statement_id: uuid.UUID, name: str) -> StatementTransition:
         moved = await self.repo.move_statement_declarations(statement_id, S.ELIGIBLE, S.PAYABLE)
         await self.repo.set_statement_state(statement_id, StatementState.PAYABLE, paid_at=None)
+        await audit(self.session, "statement.payable", "statement", statement_id, declarations=moved)
         return StatementTransition(statement_id, name, StatementState.PAYABLE, moved)
 
     async def mark_paid(self, statement_id: uuid.UUID, now: datetime) -> StatementTransition:
@@ -150,4 +153,7 @@ class StatementPayments:
         paid = await self.repo.move_statement_declarations(statement.id, S.PAYABLE, S.PAID)
         clawed = await self.repo.move_statement_declarations(statement.id, S.AWAITING_CLAWBACK, S.CLAWED_BACK)
         await self.repo.set_statement_state(statement.id, StatementState.PAID, paid_at=now)
+        await audit(
+            self.session, "statement.paid", "statement", statement.id, declarations=paid, clawbacks=clawed
+        )
         return StatementTransition(statement.id, statement.name, StatementState.PAID, paid, clawed)

@@ -7,7 +7,9 @@ per attribute by `ValidationFailed`, so one response carries every problem at on
 
 Duplicate safety: a transaction-scoped advisory lock on (participant, course, type) serialises
 competing submissions before the duplicate check, and a partial unique index on live declarations
-refuses whatever might still slip through; both end in the same 422.
+refuses whatever might still slip through; both end in the same 422. The training record is also
+share-locked before its withdrawn state is read, so a concurrent withdrawal is either seen or
+ordered after the declaration.
 """
 
 from __future__ import annotations
@@ -235,6 +237,9 @@ class DeclarationSubmission:
             await self.repo.lock_slot(
                 profile.user_id, attrs.course_identifier or "", attrs.declaration_type or ""
             )
+            # A withdrawal racing this submission either commits before the state check below
+            # (and is seen) or waits for this transaction (and comes after the declaration).
+            await self.repo.hold_profile(profile.id)
         declared_at = cast_datetime(attrs.declaration_date)
         errors = await self._validate(attrs, identity, profile, declared_at)
         if errors:

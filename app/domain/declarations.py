@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.clock import Clock
+from app.domain.audit import audit
 from app.domain.auth import LeadProviderCaller
 from app.domain.declaration_lifecycle import DeclarationVoiding
 from app.domain.declaration_submission import DeclarationInput, DeclarationSubmission
@@ -98,10 +99,20 @@ class DeclarationService:
         """Record a declaration from a request body and return it as the caller now sees it."""
         attributes = DeclarationInput.from_body(body)
         declaration_id = await DeclarationSubmission(self.session, self.caller, clock).submit(attributes)
+        await audit(
+            self.session,
+            "declaration.submitted",
+            "participant_declaration",
+            declaration_id,
+            participant_id=attributes.participant_id,
+            declaration_type=attributes.declaration_type,
+            course_identifier=attributes.course_identifier,
+        )
         return await self._reload(declaration_id)
 
     async def void(self, declaration_id: str, clock: Clock) -> DeclarationRow:
         voided = await DeclarationVoiding(self.session, self.caller, clock).void(declaration_id)
+        await audit(self.session, "declaration.voided", "participant_declaration", voided)
         return await self._reload(voided)
 
     async def _reload(self, declaration_id: uuid.UUID) -> DeclarationRow:

@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.clock import Clock
+from app.domain.audit import audit
 from app.domain.auth import EcfProvider
 from app.domain.declaration_submission import cast_text, request_attributes
 from app.domain.enums import (
@@ -104,6 +105,7 @@ class ActionResult:
 
     induction_record_id: uuid.UUID
     user_id: uuid.UUID
+    profile_id: uuid.UUID
 
 
 def _blank(value: str | None) -> bool:
@@ -130,13 +132,27 @@ def invalidates(declared_at: datetime, start: datetime, milestone_end: datetime 
 
 class EcfParticipantActions:
     def __init__(self, session: AsyncSession, provider: EcfProvider, clock: Clock) -> None:
+        self.session = session
         self.repo = EcfActionRepository(session)
         self.provider = provider
         self.clock = clock
 
     async def run(self, action: Action, participant_id: str, body: Any) -> ActionResult:
         attrs = ActionInput.from_body(body)
-        now = self.clock.now()
+        result = await self._run(action, participant_id, attrs)
+        await audit(
+            self.session,
+            f"participant.{action.value}",
+            "participant_profile",
+            result.profile_id,
+            participant_id=result.user_id,
+            course_identifier=attrs.course_identifier,
+            reason=attrs.reason,
+            schedule_identifier=attrs.schedule_identifier,
+        )
+        return result
+
+    async def _run(self, action: Action, participant_id: str, attrs: ActionInput) -> ActionResult:
         identity = await self._identity(participant_id, attrs.course_identifier)
         profile_type = PROFILE_TYPE_BY_ECF_COURSE.get(attrs.course_identifier or "")
         profile = (
@@ -146,6 +162,9 @@ class EcfParticipantActions:
         )
         if profile is not None:
             await self.repo.lock_profile(profile.id)
+        # "Now" once the record is locked: a declaration that held the record before this action
+        # got it is then always dated before the state this action records.
+        now = self.clock.now()
         record = (
             await self.repo.relevant_record(profile.id, self.provider.lead_provider_id) if profile else None
         )
@@ -162,7 +181,7 @@ class EcfParticipantActions:
         await self.repo.add_state(profile.id, self.provider.cpd_lead_provider_id, status, attrs.reason, now)
         new_record = await self._reversion(record, {"training_status": status.value}, now)
         await self.repo.set_profile_training_status(profile.id, status, now)
-        return ActionResult(new_record, profile.user_id)
+        return ActionResult(new_record, profile.user_id, profile.id)
 
     async def _identity(self, participant_id: str, course: str | None) -> Identity | None:
         try:
@@ -306,7 +325,7 @@ class EcfParticipantActions:
         new_record = await self._reversion(
             record, {"schedule_id": schedule.id, "induction_programme_id": programme}, now
         )
-        return ActionResult(new_record, profile.user_id)
+        return ActionResult(new_record, profile.user_id, profile.id)
 
     @staticmethod
     def _schedule_types_for(profile_type: str) -> tuple[str, ...]:

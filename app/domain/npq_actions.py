@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.clock import Clock
+from app.domain.audit import audit
 from app.domain.auth import NpqProvider
 from app.domain.ecf_actions import (
     ALREADY_ACTIVE,
@@ -105,6 +106,7 @@ def _parse_uuid(value: str) -> uuid.UUID | None:
 
 class NpqParticipantActions:
     def __init__(self, session: AsyncSession, provider: NpqProvider, clock: Clock) -> None:
+        self.session = session
         self.repo = NpqActionRepository(session)
         self.provider = provider
         self.clock = clock
@@ -112,11 +114,12 @@ class NpqParticipantActions:
     async def run(self, action: Action, participant_id: str, body: Any) -> uuid.UUID:
         """Validate and apply the action; returns the user whose participant the response shows."""
         attrs = ActionInput.from_body(body)
-        now = self.clock.now()
         course = attrs.course_identifier
         identity = await self._identity(participant_id, course)
         profile = await self._profile(identity, course)
         locked = await self.repo.lock_npq_profile(profile.id) if profile is not None else None
+        # "Now" once the record is locked (see EcfParticipantActions).
+        now = self.clock.now()
 
         errors = await self._common_errors(attrs, identity, locked)
         schedule: ScheduleChoice | None = None
@@ -138,6 +141,16 @@ class NpqParticipantActions:
             reason = attrs.reason if action is not Action.RESUME else None
             await self.repo.add_state(locked.id, self.provider.cpd_lead_provider_id, status, reason, now)
             await self.repo.set_profile_training_status(locked.id, status, now)
+        await audit(
+            self.session,
+            f"participant.{action.value}",
+            "participant_profile",
+            locked.id,
+            participant_id=identity.user_id,
+            course_identifier=course,
+            reason=attrs.reason,
+            schedule_identifier=schedule.schedule_identifier if schedule is not None else None,
+        )
         return identity.user_id
 
     # --- who and which training record ----------------------------------------------------------

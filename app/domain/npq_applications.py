@@ -22,6 +22,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.clock import Clock
+from app.domain.audit import audit
 from app.domain.auth import NpqProvider
 from app.domain.declaration_submission import cast_text
 from app.domain.enums import ApplicationStatus, ScheduleType
@@ -148,6 +149,7 @@ def _lock_keys(target: AcceptTarget) -> set[str]:
 
 class NpqApplicationService:
     def __init__(self, session: AsyncSession, provider: NpqProvider, clock: Clock | None = None) -> None:
+        self.session = session
         self.repo = NpqApplicationRepository(session)
         self.provider = provider
         self.clock = clock
@@ -230,6 +232,13 @@ class NpqApplicationService:
         )
         await self.repo.set_status(target.id, ApplicationStatus.ACCEPTED, now, schedule.id)
         await self.repo.reject_same_course_and_cohort(target, now)
+        await audit(
+            self.session,
+            "npq_application.accepted",
+            "npq_application",
+            target.id,
+            schedule_identifier=schedule.schedule_identifier,
+        )
         return await self.get(str(target.id))
 
     async def _locked_for_accept(self, application_id: uuid.UUID) -> AcceptTarget:
@@ -292,6 +301,7 @@ class NpqApplicationService:
         if target.status == ApplicationStatus.ACCEPTED:
             raise ValidationFailed([("npq_application", CANNOT_CHANGE_FROM_ACCEPTED)])
         await self.repo.set_status(target.id, ApplicationStatus.REJECTED, self._now())
+        await audit(self.session, "npq_application.rejected", "npq_application", target.id)
         return await self.get(str(target.id))
 
     def _now(self) -> datetime:

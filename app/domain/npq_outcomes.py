@@ -20,6 +20,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.clock import Clock
+from app.domain.audit import audit
 from app.domain.auth import NpqProvider
 from app.domain.declaration_submission import cast_text, request_attributes
 from app.domain.enums import (
@@ -117,6 +118,7 @@ def _user_id(raw: str) -> uuid.UUID | None:
 
 class NpqOutcomeService:
     def __init__(self, session: AsyncSession, provider: NpqProvider) -> None:
+        self.session = session
         self.repo = NpqOutcomeRepository(session)
         self.lookup = DeclarationWriteRepository(session)
         self.provider = provider
@@ -182,7 +184,18 @@ class NpqOutcomeService:
             return latest.id
         if completion_date > clock.today():
             raise InvalidAction(FUTURE_COMPLETION_DATE)
-        return await self.repo.add(declaration_id, attrs.state, completion_date)
+        outcome_id = await self.repo.add(declaration_id, attrs.state, completion_date)
+        await audit(
+            self.session,
+            "participant_outcome.created",
+            "participant_outcome",
+            outcome_id,
+            participant_id=participant_id,
+            participant_declaration_id=declaration_id,
+            state=attrs.state,
+            completion_date=completion_date,
+        )
+        return outcome_id
 
     async def _identity(self, participant_id: str, course: str | None) -> Identity | None:
         """The user's identity with a training record for the course (an NPQ one accepted by this

@@ -24,6 +24,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.clock import Clock
+from app.domain.audit import audit
 from app.domain.auth import EcfProvider
 from app.domain.declaration_submission import cast_text, request_attributes
 from app.domain.enums import InductionProgrammeChoice, TrainingProgramme
@@ -220,6 +221,7 @@ def challenge_deadline(cohort: CohortRecord, now: datetime) -> datetime:
 
 class PartnershipService:
     def __init__(self, session: AsyncSession, provider: EcfProvider, clock: Clock | None = None) -> None:
+        self.session = session
         self.repo = PartnershipRepository(session)
         self.provider = provider
         self.clock = clock or Clock()
@@ -272,6 +274,15 @@ class PartnershipService:
             # Another confirmation got there first (the rules run under the same lock, so only
             # when it was bypassed): the refusal the rules would now give.
             raise ValidationFailed([("school_id", await self._confirmed_by(school.id, cohort))]) from None
+        await audit(
+            self.session,
+            "partnership.reported",
+            "partnership",
+            reported,
+            school_id=school.id,
+            cohort=cohort.start_year,
+            delivery_partner_id=delivery_partner_id,
+        )
         return await self._reload(reported)
 
     async def _confirmed_by(self, school_id: uuid.UUID, cohort: CohortRecord) -> str:
@@ -362,6 +373,13 @@ class PartnershipService:
             await self._report(stored.school_id, cohort, delivery_partner_id, partnership_id=stored.id)
         except DuplicatePartnership:
             raise ValidationFailed([("delivery_partner_id", DUPLICATE_DELIVERY_PARTNER)]) from None
+        await audit(
+            self.session,
+            "partnership.delivery_partner_changed",
+            "partnership",
+            stored.id,
+            delivery_partner_id=delivery_partner_id,
+        )
         return await self._reload(stored.id)
 
     async def _validate_update(

@@ -1,5 +1,6 @@
 """ORM tables shared by every API version. Import this package to register them all."""
 
+from app.models.audit import AuditEvent
 from app.models.base import Base
 from app.models.cohorts import Cohort, Milestone, Schedule
 from app.models.declarations import (
@@ -48,6 +49,7 @@ from app.models.schools import (
 
 __all__ = [
     "ApiToken",
+    "AuditEvent",
     "Base",
     "CallOffContract",
     "Cohort",

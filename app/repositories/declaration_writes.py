@@ -147,6 +147,14 @@ class DeclarationWriteRepository(ParticipantLookup):
             {"key": f"declaration:{user_id}:{course_identifier}:{declaration_type}"},
         )
 
+    async def hold_profile(self, profile_id: uuid.UUID) -> None:
+        """Share-lock the training record until commit. Actions (withdraw, defer, change-schedule)
+        lock it FOR UPDATE, so none can commit between this submission's checks of the record's
+        state and its insert; declarations of other types still run side by side."""
+        await self.session.execute(
+            text("SELECT 1 FROM participant_profiles WHERE id = :id FOR SHARE"), {"id": profile_id}
+        )
+
     async def live_declaration_exists(
         self, programme: str, user_id: uuid.UUID, course_identifier: str, declaration_type: str
     ) -> bool:

@@ -181,7 +181,9 @@ async def _two_estates(session: AsyncSession) -> tuple[Estate, Estate]:
 async def test_every_route_has_a_matrix_entry(app: FastAPI) -> None:
     served = api_routes(app)
     internal = {r for r in served if r[1].startswith("/api/internal/")}
-    covered = set(ID_ROUTES) | set(LIST_ROUTES) | SHARED_LISTS | BODY_WRITES | internal
+    # A provider acting as a school (sandbox only): tests/internal/test_sandbox_scenarios.py.
+    sandbox = {r for r in served if r[1].startswith("/api/sandbox/")}
+    covered = set(ID_ROUTES) | set(LIST_ROUTES) | SHARED_LISTS | BODY_WRITES | internal | sandbox
     assert served - covered == set(), "routes without an isolation entry"
     assert covered - served == set(), "matrix entries for routes the app does not serve"
     assert internal, "no internal routes found"

@@ -24,3 +24,11 @@ def internal_role(*roles: TokenScope) -> Callable[[Caller], InternalCaller]:
 
 # DfE finance users; administrators may do what they do.
 FinanceCallerDep = Annotated[InternalCaller, Depends(internal_role(TokenScope.FINANCE, TokenScope.ADMIN))]
+# An induction tutor's token, acting for the one school it was issued for.
+SchoolCallerDep = Annotated[InternalCaller, Depends(internal_role(TokenScope.SCHOOL))]
+# The NPQ registration service (creates applications, updates their eligibility).
+NpqRegistrationCallerDep = Annotated[
+    InternalCaller, Depends(internal_role(TokenScope.NPQ_REGISTRATION, TokenScope.ADMIN))
+]
+# DfE operators.
+AdminCallerDep = Annotated[InternalCaller, Depends(internal_role(TokenScope.ADMIN))]

@@ -45,6 +45,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.domain.audit import audit
 from app.domain.enums import NPQ_COURSE_IDENTIFIERS, ProgrammeType, StatementState
 from app.domain.errors import ValidationFailed
 from app.repositories.finance import FinanceRepository, NewStatement, ProviderRoles
@@ -227,6 +228,7 @@ def parse_statement_schedule(content: str) -> list[ScheduleRow]:
 
 class StatementImporter:
     def __init__(self, session: AsyncSession) -> None:
+        self.session = session
         self.repo = FinanceRepository(session)
 
     async def load(self, content: str, today: date) -> StatementImportResult:
@@ -276,6 +278,14 @@ class StatementImporter:
         ]
         result.skipped += len(result.created) - len(kept)
         result.created = kept
+        await audit(
+            self.session,
+            "statements.imported",
+            "statement_schedule",
+            "import",
+            created=len(result.created),
+            skipped=result.skipped,
+        )
         return result
 
 
@@ -421,6 +431,7 @@ def _bands(raw: Any, where: str, set_up_fee: Decimal | None, errors: _Errors) ->
 
 class ContractImporter:
     def __init__(self, session: AsyncSession) -> None:
+        self.session = session
         self.repo = FinanceRepository(session)
 
     async def load(self, document: Any) -> ContractImportResult:
@@ -520,6 +531,16 @@ class ContractImporter:
                 result.npq_created += 1
             else:
                 result.npq_updated += 1
+        await audit(
+            self.session,
+            "contracts.imported",
+            "contracts",
+            "import",
+            ecf_created=result.ecf_created,
+            ecf_updated=result.ecf_updated,
+            npq_created=result.npq_created,
+            npq_updated=result.npq_updated,
+        )
         return result
 
 

@@ -1,0 +1,5 @@
+"""Internal API routes (being built)."""
+
+from fastapi import APIRouter
+
+router = APIRouter()
