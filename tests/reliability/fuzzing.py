@@ -32,7 +32,6 @@ from typing import Any
 import hypothesis
 from hypothesis import HealthCheck, Phase
 from hypothesis import strategies as st
-from jsonschema import ValidationError
 from schemathesis import Case, GenerationMode, Response
 from schemathesis.checks import not_a_server_error
 from schemathesis.core.failures import Failure, FailureGroup
@@ -278,30 +277,8 @@ def reference_problems(version: str, ours: dict[str, Any], case: Case, response:
     return reference_body_errors(version, method, template, status, json.loads(response.content))
 
 
-# Enum values the reference SERVICE sends that a reference document leaves out, beyond
-# contract.KNOWN_ENUM_VALUES: (version, path prefix, attribute) -> the values.
-#
-# v2 declarations: a voided paid declaration is `awaiting-clawback`, then `clawed-back`, and the
-# reference service shows those states in every version (reference/behaviour/declarations-npq.md:
-# states are dasherized in responses); the v2 document predates clawbacks. Our v2 document lists
-# them (README, "Where our published documents differ" 3; ALLOWED_DIFFERENCES in
-# tests/test_openapi_documents.py). The fuzzer meets them when it voids paid seed declarations.
-EXTRA_ENUM_VALUES: dict[tuple[str, str, str], frozenset[str]] = {
-    ("v2", "/api/v2/participant-declarations", "state"): frozenset({"awaiting-clawback", "clawed-back"}),
-}
-
-
-def _extra_values(version: str, template: str, error: ValidationError) -> frozenset[str]:
-    attribute = list(error.absolute_path)[-2:]
-    for (v, prefix, name), values in EXTRA_ENUM_VALUES.items():
-        if v == version and template.startswith(prefix) and attribute == ["attributes", name]:
-            return values
-    return frozenset()
-
-
 def reference_body_errors(version: str, method: str, template: str, status: int, body: Any) -> list[str]:
-    """contract.py's validator for the documented body (its allow-lists included), less the errors
-    EXTRA_ENUM_VALUES allows."""
+    """contract.py's validator for the documented body (its allow-lists included)."""
     validator = contract._response_validator(
         str(contract.reference_dir()),
         version,
@@ -315,8 +292,6 @@ def reference_body_errors(version: str, method: str, template: str, status: int,
         return []
     found = []
     for error in validator.iter_errors(body):
-        if error.validator == "enum" and error.instance in _extra_values(version, template, error):
-            continue
         where = f"{version} {method.upper()} {template} {status}"
         found.append(f"{where}: {error.json_path}: {error.message}"[:600])
     return found
