@@ -100,7 +100,12 @@ KNOWN_EXTRA: dict[str, dict[str, dict[str, Any]]] = {
 KNOWN_ENUM_VALUES: dict[str, dict[tuple[str, str], list[Any]]] = {
     # The outcome history includes the `voided` rows that voiding a declaration appends (the v1 and
     # v3 documents list `voided`; v2's omits it, though v2 lists the same rows).
-    "v2": {("NPQOutcomeAttributes", "state"): ["voided"]},
+    # v2 declarations: a voided paid declaration is `awaiting-clawback`, then `clawed-back`; the
+    # reference service shows those states in every version, the v2 document predates clawbacks.
+    "v2": {
+        ("NPQOutcomeAttributes", "state"): ["voided"],
+        ("ParticipantDeclarationAttributes", "state"): ["awaiting-clawback", "clawed-back"],
+    },
 }
 
 # OpenAPI 3.0 keywords with no JSON Schema meaning (annotations only, or OpenAPI machinery).

@@ -165,6 +165,9 @@ class EcfActionRepository(ParticipantLookup):
     # --- change-schedule ------------------------------------------------------------------------
 
     async def cohort_id(self, start_year: int) -> uuid.UUID | None:
+        # Start years are smallints: a number none holds names no cohort (and would fail the query).
+        if not -(2**15) <= start_year < 2**15:
+            return None
         row = await self._one("SELECT id FROM cohorts WHERE start_year = :year", {"year": start_year})
         return row["id"] if row else None
 
