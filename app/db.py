@@ -24,8 +24,24 @@ def create_engine(settings: Settings, database_url: str) -> AsyncEngine:
 
     statement_timeout is a session setting sent when each connection opens, so it holds for every
     statement on every pooled connection (0 leaves the server's default).
+
+    Planner settings for an API serving many concurrent requests on few cores (measured with the
+    benchmark at the national volume, bench/RESULTS.md):
+    - no parallel query: a parallel plan runs the list queries' shared CTEs once per worker
+      process (3x the CPU for the same answer), and under concurrent requests the cores are
+      already busy, so parallelism only adds work;
+    - no JIT: the list queries' cost estimates cross the JIT threshold, and compiling takes
+      longer than the queries themselves;
+    - work_mem large enough for a provider's visible induction records to be sorted in memory
+      rather than in temporary files.
     """
-    server_settings = {"application_name": "cpd-api", "timezone": "UTC"}
+    server_settings = {
+        "application_name": "cpd-api",
+        "timezone": "UTC",
+        "max_parallel_workers_per_gather": "0",
+        "jit": "off",
+        "work_mem": "32MB",
+    }
     connect_args: dict[str, object] = {
         "server_settings": server_settings,
         "timeout": settings.db_connect_timeout_seconds,

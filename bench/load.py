@@ -31,6 +31,7 @@ import httpx
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from app.repositories.ecf_participants import latest_records_sql  # noqa: E402
 from app.seed.reference import PROVIDERS  # noqa: E402
 
 DEFAULT_DB_URL = "postgresql://postgres@127.0.0.1:5432/cpd_api_bench"
@@ -191,6 +192,11 @@ ECF_VISIBLE = """
     JOIN lead_providers lp ON lp.id = p.lead_provider_id
     WHERE lp.cpd_lead_provider_id = $1
 """
+# The API's visibility core (the provider's latest induction record per training record), keyed by
+# the cpd lead provider id ($1) instead of the lead provider id.
+LATEST_FOR_CPD = latest_records_sql().replace(
+    ":lead_provider_id", "(SELECT id FROM lead_providers WHERE cpd_lead_provider_id = $1)"
+)
 FLOORS: dict[str, str] = {
     "participants/ecf": f"""
         WITH page AS ({ECF_VISIBLE} ORDER BY u.created_at, u.id OFFSET $2 LIMIT $3)
@@ -261,6 +267,118 @@ FLOORS: dict[str, str] = {
               JOIN participant_declarations d ON d.id = o.participant_declaration_id
               WHERE d.cpd_lead_provider_id = $1 ORDER BY o.created_at, o.id OFFSET $2 LIMIT $3) o
     """,
+    # The four below follow the API's own visibility SQL (the latest-record core of
+    # app/repositories/ecf_participants.py, the school eligibility codes of app/domain/schools.py).
+    "unfunded-mentors/ecf": f"""
+        WITH latest AS ({LATEST_FOR_CPD}),
+        mentors AS (
+            SELECT DISTINCT ir.mentor_profile_id AS profile_id FROM latest l
+              JOIN induction_records ir ON ir.id = l.induction_record_id
+             WHERE ir.mentor_profile_id IS NOT NULL
+               AND NOT EXISTS (SELECT 1 FROM latest own
+                                WHERE own.participant_profile_id = ir.mentor_profile_id)
+        ),
+        page AS (
+            SELECT mp.id AS profile_id, u.id AS user_id, u.created_at FROM mentors m
+              JOIN participant_profiles mp ON mp.id = m.profile_id
+              JOIN participant_identities pi ON pi.id = mp.participant_identity_id
+              JOIN users u ON u.id = pi.user_id
+             ORDER BY u.created_at, u.id, mp.id OFFSET $2 LIMIT $3
+        )
+        SELECT json_agg(json_build_object('id', u.id, 'type', 'unfunded-mentor', 'attributes',
+            json_build_object('full_name', u.full_name, 'email', coalesce(pi.email, u.email),
+                'teacher_reference_number', coalesce(tp.trn, vd.trn), 'created_at', u.created_at,
+                'updated_at', u.updated_at)) ORDER BY page.created_at, page.user_id, page.profile_id)::text
+          FROM page
+          JOIN participant_profiles mp ON mp.id = page.profile_id
+          JOIN participant_identities pi ON pi.id = mp.participant_identity_id
+          JOIN users u ON u.id = page.user_id
+          LEFT JOIN teacher_profiles tp ON tp.user_id = u.id
+          LEFT JOIN ecf_participant_validation_data vd ON vd.participant_profile_id = mp.id
+    """,
+    "schools/ecf": """
+        WITH cohort AS (SELECT id FROM cohorts WHERE start_year = 2024),
+        page AS (
+            SELECT s.id, s.created_at FROM schools s
+             WHERE $1::uuid IS NOT NULL AND ((
+                   s.school_status_code IN (1, 3)
+                   AND (s.administrative_district_code ILIKE 'E%' OR s.administrative_district_code = '9999')
+                   AND (s.school_type_code IN (1, 2, 3, 5, 6, 7, 8, 12, 14, 15, 18, 28, 31, 32, 33, 34, 35,
+                        36, 38, 39, 40, 41, 42, 43, 44, 45, 46, 47, 48) OR s.section_41_approved)
+                   AND NOT COALESCE(s.school_status_code IN (1, 3) AND s.school_type_code IN (10, 11, 30, 37),
+                                    FALSE))
+                OR EXISTS (SELECT 1 FROM partnerships p WHERE p.school_id = s.id
+                            AND p.cohort_id = (SELECT id FROM cohort) AND p.challenged_at IS NULL
+                            AND p.challenge_reason IS NULL AND NOT p.relationship))
+             ORDER BY s.created_at, s.id OFFSET $2 LIMIT $3
+        )
+        SELECT json_agg(json_build_object('id', s.id, 'type', 'school', 'attributes',
+            json_build_object('name', s.name, 'urn', s.urn, 'cohort', 2024,
+                'in_partnership', EXISTS (SELECT 1 FROM partnerships p WHERE p.school_id = s.id
+                    AND p.cohort_id = (SELECT id FROM cohort) AND p.challenged_at IS NULL
+                    AND p.challenge_reason IS NULL),
+                'induction_programme_choice', coalesce(sc.induction_programme_choice, 'not_yet_known'),
+                'created_at', s.created_at, 'updated_at', greatest(s.updated_at, sc.updated_at)))
+            ORDER BY page.created_at, page.id)::text
+          FROM page JOIN schools s ON s.id = page.id
+          LEFT JOIN school_cohorts sc ON sc.school_id = s.id AND sc.cohort_id = (SELECT id FROM cohort)
+    """,
+    "delivery-partners": """
+        WITH page AS (
+            SELECT dp.id, dp.created_at FROM delivery_partners dp
+             WHERE dp.discarded_at IS NULL AND EXISTS (
+                   SELECT 1 FROM provider_relationships pr JOIN cohorts c ON c.id = pr.cohort_id
+                     JOIN lead_providers lp ON lp.id = pr.lead_provider_id
+                    WHERE pr.delivery_partner_id = dp.id AND lp.cpd_lead_provider_id = $1
+                      AND pr.discarded_at IS NULL AND c.start_year > 2020)
+             ORDER BY dp.created_at, dp.id OFFSET $2 LIMIT $3
+        )
+        SELECT json_agg(json_build_object('id', dp.id, 'type', 'delivery-partner', 'attributes',
+            json_build_object('name', dp.name, 'cohort', ARRAY(
+                SELECT DISTINCT c.start_year::text FROM provider_relationships pr
+                  JOIN cohorts c ON c.id = pr.cohort_id JOIN lead_providers lp ON lp.id = pr.lead_provider_id
+                 WHERE pr.delivery_partner_id = dp.id AND lp.cpd_lead_provider_id = $1
+                   AND pr.discarded_at IS NULL ORDER BY 1),
+                'created_at', dp.created_at, 'updated_at', dp.updated_at))
+            ORDER BY page.created_at, page.id)::text
+          FROM page JOIN delivery_partners dp ON dp.id = page.id
+    """,
+    "participants/ecf/transfers": """
+        WITH involved AS (
+            SELECT DISTINCT pi.user_id FROM induction_records ir
+              JOIN induction_programmes ip ON ip.id = ir.induction_programme_id
+              JOIN partnerships p ON p.id = ip.partnership_id
+              JOIN lead_providers lp ON lp.id = p.lead_provider_id
+              JOIN participant_profiles pp ON pp.id = ir.participant_profile_id
+              JOIN participant_identities pi ON pi.id = pp.participant_identity_id
+             WHERE lp.cpd_lead_provider_id = $1 AND (ir.school_transfer OR ir.induction_status = 'leaving')
+               AND EXISTS (SELECT 1 FROM induction_records lv
+                            WHERE lv.participant_profile_id = ir.participant_profile_id
+                              AND lv.induction_status = 'leaving')
+        ),
+        page AS (
+            SELECT u.id, u.created_at, u.updated_at FROM users u JOIN involved i ON i.user_id = u.id
+             ORDER BY u.created_at, u.id OFFSET $2 LIMIT $3
+        )
+        SELECT json_agg(json_build_object('id', page.id, 'type', 'participant-transfer', 'attributes',
+            json_build_object('updated_at', page.updated_at, 'transfers', (
+                SELECT json_agg(json_build_object('training_record_id', ir.participant_profile_id,
+                    'status', ir.induction_status, 'school_transfer', ir.school_transfer,
+                    'school_urn', sch.urn, 'provider', lp.name, 'date', ir.start_date,
+                    'end_date', ir.end_date, 'created_at', ir.created_at)
+                    ORDER BY pp.created_at, pp.id, ir.created_at, ir.id)
+                  FROM induction_records ir
+                  JOIN participant_profiles pp ON pp.id = ir.participant_profile_id
+                  JOIN participant_identities pi ON pi.id = pp.participant_identity_id
+                  JOIN induction_programmes ip ON ip.id = ir.induction_programme_id
+                  JOIN school_cohorts sc ON sc.id = ip.school_cohort_id
+                  JOIN schools sch ON sch.id = sc.school_id
+                  LEFT JOIN partnerships p ON p.id = ip.partnership_id
+                  LEFT JOIN lead_providers lp ON lp.id = p.lead_provider_id
+                 WHERE pi.user_id = page.id AND pp.profile_type IN ('ect', 'mentor'))))
+            ORDER BY page.created_at, page.id)::text
+          FROM page
+    """,
 }
 
 # Every v3 list endpoint (path, fixed query) for scenario 2; ECF ones use the ECF provider.
@@ -304,12 +422,14 @@ class Context:
     levels: list[int]
     max_requests: int
     max_seconds: float
+    floor_samples: int
     ecf_token: str
     ecf_cpd: str
     npq_token: str
     npq_cpd: str
     results: list[Result] = field(default_factory=list)
     ratios: list[str] = field(default_factory=list)
+    first_last: list[str] = field(default_factory=list)
 
     def emit(self, result: Result) -> None:
         self.results.append(result)
@@ -353,22 +473,49 @@ def token_for(cpd_id: str) -> str:
 
 
 async def count_pages(ctx: Context, path: str, query: str, token: str, per_page: int) -> int:
-    """Pages of the list, found by walking per_page=2000 pages (bounded)."""
-    big = 2000
-    page = 1
-    total = 0
+    """Pages of the list at per_page: the last non-empty page, found by doubling then bisecting."""
     sep = "&" if query else ""
-    while page <= 500:
-        url = f"{ctx.base}/api/v3/{path}?{query}{sep}page[per_page]={big}&page[page]={page}"
+
+    async def filled(page: int) -> bool:
+        url = f"{ctx.base}/api/v3/{path}?{query}{sep}page[per_page]={per_page}&page[page]={page}"
         response = await ctx.client.get(url, headers={"Authorization": f"Bearer {token}"})
-        if response.status_code != 200:
-            return 1
-        n = len(response.json().get("data", []))
-        total += n
-        if n < big:
-            break
-        page += 1
-    return max(1, math.ceil(total / per_page))
+        return response.status_code == 200 and bool(response.json().get("data"))
+
+    if not await filled(1):
+        return 1
+    low, high = 1, 2
+    while high <= 1 << 20 and await filled(high):
+        low, high = high, high * 2
+    while high - low > 1:
+        middle = (low + high) // 2
+        if await filled(middle):
+            low = middle
+        else:
+            high = middle
+    return low
+
+
+def spread(pages: int, n: int) -> list[int]:
+    """At most n page numbers spread evenly over 1..pages, first and last included."""
+    if pages <= n:
+        return list(range(1, pages + 1))
+    return sorted({1 + round(i * (pages - 1) / (n - 1)) for i in range(n)})
+
+
+async def first_last(ctx: Context, label: str, url_for: Callable[[int], str], token: str, pages: int) -> None:
+    """p50 of the first and the last page at concurrency 1 (--floor-samples requests each), and the ratio."""
+    p50s: list[float] = []
+    for page in (1, pages):
+        result = await run_jobs(
+            f"{label} page {page}",
+            1,
+            cycle([get_job(ctx.client, url_for(page), token)]),
+            max_requests=ctx.floor_samples,
+            max_seconds=ctx.max_seconds,
+            pid=None,
+        )
+        p50s.append(result.pct(50))
+    ctx.first_last.append(f"| {label} | {pages} | {p50s[0]:.1f} | {p50s[1]:.1f} | {p50s[1] / p50s[0]:.2f} |")
 
 
 async def scenario_1(ctx: Context) -> None:
@@ -376,6 +523,13 @@ async def scenario_1(ctx: Context) -> None:
     print(HEADER)
     pages = await count_pages(ctx, "participants/ecf", "", ctx.ecf_token, 2000)
     for version in ("v1", "v2", "v3"):
+        await first_last(
+            ctx,
+            f"{version} participants/ecf per_page 2000",
+            lambda p, v=version: f"{ctx.base}/api/{v}/participants/ecf?page[per_page]=2000&page[page]={p}",
+            ctx.ecf_token,
+            pages,
+        )
         for label, page in (("first", 1), ("last", pages)):
             url = f"{ctx.base}/api/{version}/participants/ecf?page[per_page]=2000&page[page]={page}"
             job = get_job(ctx.client, url, ctx.ecf_token)
@@ -386,7 +540,11 @@ async def scenario_1(ctx: Context) -> None:
                     api_c1 = result.pct(50)
             if version == "v3" and api_c1 is not None:
                 floor = await floor_p50(
-                    ctx.pool, FLOORS["participants/ecf"], ctx.ecf_cpd, [((page - 1) * 2000, 2000)], 10
+                    ctx.pool,
+                    FLOORS["participants/ecf"],
+                    ctx.ecf_cpd,
+                    [((page - 1) * 2000, 2000)],
+                    ctx.floor_samples,
                 )
                 ctx.ratios.append(
                     f"| participants/ecf per_page 2000 {label} page | {api_c1:.1f} | {floor:.1f} "
@@ -402,12 +560,14 @@ async def scenario_2(ctx: Context) -> None:
         cpd = ctx.ecf_cpd if ecf else ctx.npq_cpd
         pages = await count_pages(ctx, path, query, token, 100)
         sep = "&" if query else ""
-        jobs = [
-            get_job(
-                ctx.client, f"{ctx.base}/api/v3/{path}?{query}{sep}page[per_page]=100&page[page]={p}", token
-            )
-            for p in range(1, pages + 1)
-        ]
+
+        def url_for(p: int, path: str = path, query: str = query, sep: str = sep) -> str:
+            return f"{ctx.base}/api/v3/{path}?{query}{sep}page[per_page]=100&page[page]={p}"
+
+        # Pages spread over the whole list (first and last included), so a bounded line still
+        # samples deep offsets.
+        sampled = spread(pages, ctx.max_requests)
+        jobs = [get_job(ctx.client, url_for(p), token) for p in sampled]
         api_c1: float | None = None
         for c in ctx.levels:
             # Whole list once per level (at least 2 rounds for tiny lists), within the bounds.
@@ -416,9 +576,10 @@ async def scenario_2(ctx: Context) -> None:
             )
             if c == 1:
                 api_c1 = result.pct(50)
+        await first_last(ctx, f"v3 {path} per_page 100", url_for, token, pages)
         if path in FLOORS and api_c1 is not None:
-            sample = [((p - 1) * 100, 100) for p in range(1, pages + 1)]
-            floor = await floor_p50(ctx.pool, FLOORS[path], cpd, sample, min(len(sample) * 2, 200))
+            sample = [((p - 1) * 100, 100) for p in sampled]
+            floor = await floor_p50(ctx.pool, FLOORS[path], cpd, sample, min(len(sample), ctx.floor_samples))
             ctx.ratios.append(
                 f"| v3 {path} per_page 100 | {api_c1:.1f} | {floor:.1f} | {api_c1 / floor:.2f} |"
             )
@@ -601,6 +762,7 @@ async def main_async(args: argparse.Namespace) -> None:
                 levels=levels,
                 max_requests=args.max_requests,
                 max_seconds=args.max_seconds,
+                floor_samples=args.floor_samples,
                 ecf_token=token_for(ecf_cpd),
                 ecf_cpd=ecf_cpd,
                 npq_token=token_for(npq_cpd),
@@ -621,6 +783,11 @@ async def main_async(args: argparse.Namespace) -> None:
                 print("| page | API p50 ms | floor p50 ms | API/floor |\n|---|---:|---:|---:|")
                 for line in ctx.ratios:
                     print(line)
+            if ctx.first_last:
+                print(f"\n## First vs last page (p50 at concurrency 1, {ctx.floor_samples} requests each)\n")
+                print("| list | pages | first p50 ms | last p50 ms | last/first |\n|---|---:|---:|---:|---:|")
+                for line in ctx.first_last:
+                    print(line)
             errors = sum(r.errors for r in ctx.results)
             print(f"\n{len(ctx.results)} measurements, {errors} errors")
         finally:
@@ -639,6 +806,12 @@ def main() -> None:
     parser.add_argument("--scenarios", default="1,2,3,4,5")
     parser.add_argument("--max-requests", type=int, default=200, help="per measurement line")
     parser.add_argument("--max-seconds", type=float, default=20.0, help="per measurement line")
+    parser.add_argument(
+        "--floor-samples",
+        type=int,
+        default=10,
+        help="floor statements, and first/last page requests, per page",
+    )
     asyncio.run(main_async(parser.parse_args()))
 
 

@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # Benchmark end to end: create, migrate and seed the bench database at a scale, start `cpd-api serve`
 # with N workers on 127.0.0.1 (sandbox, rate limits off), run the load driver, stop the server.
-#   bench/run.sh [--scale 0.05] [--workers 2] [--port 8765] [--no-seed] [load.py options...]
+#   bench/run.sh [--scale 0.05] [--workers 2] [--port 8765] [--database cpd_api_bench] [--no-seed]
+#                [load.py options...]
+# PYTHON (default .venv/bin/python) picks the interpreter; the app is imported from this checkout
+# (PYTHONPATH), so a git worktree can be measured with the main checkout's virtualenv.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -17,11 +20,13 @@ while [ $# -gt 0 ]; do
     --scale) SCALE=$2; shift 2 ;;
     --workers) WORKERS=$2; shift 2 ;;
     --port) PORT=$2; shift 2 ;;
+    --database) DB=$2; shift 2 ;;
     --no-seed) SEED=0; shift ;;
     *) EXTRA+=("$1"); shift ;;
   esac
 done
-PY=.venv/bin/python
+PY=${PYTHON:-.venv/bin/python}
+export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}"
 DB_URL="${SERVER_URL%/*}/$DB"
 
 if [ "$SEED" = 1 ]; then
@@ -32,7 +37,7 @@ mkdir -p bench/.data
 LOG=bench/.data/server.log
 DATABASE_URL="$DB_URL" ENVIRONMENT=sandbox RATE_LIMIT_ENABLED=false WEB_CONCURRENCY="$WORKERS" \
   LOG_LEVEL=warning PROMETHEUS_MULTIPROC_DIR="$PWD/bench/.data/metrics" \
-  .venv/bin/cpd-api serve --host 127.0.0.1 --port "$PORT" >"$LOG" 2>&1 &
+  $PY -c "import sys; from app.cli import main; sys.argv[0] = 'cpd-api'; sys.exit(main())" serve --host 127.0.0.1 --port "$PORT" >"$LOG" 2>&1 &
 SERVER_PID=$!
 trap 'kill "$SERVER_PID" 2>/dev/null || true; wait "$SERVER_PID" 2>/dev/null || true' EXIT
 
@@ -41,6 +46,6 @@ for _ in $(seq 1 60); do
   sleep 0.5
 done
 curl -sf "http://127.0.0.1:$PORT/healthz" >/dev/null || { echo "server did not start"; tail -20 "$LOG"; exit 1; }
-echo "server pid $SERVER_PID, $WORKERS workers, port $PORT, database $DB (scale $SCALE)"
+echo "server pid $SERVER_PID, $WORKERS workers, port $PORT, database $DB$([ "$SEED" = 1 ] && echo " (scale $SCALE)")"
 
 $PY bench/load.py --port "$PORT" --server-pid "$SERVER_PID" --db-url "$DB_URL" "${EXTRA[@]}"

@@ -14,7 +14,8 @@ prefix (unique), TRNs are shifted (so TRN-keyed rules don't see 400 twins), time
 k seconds (no giant ties in created_at order).
 
 Declarations: the sandbox has fewer per person than the national data, so each copied declaration
-also gets `extra` voided copies (a void-and-resubmit history) until the declaration target is met.
+also gets `extra` copies of later types (retained, completed) in realistic states (submitted, eligible,
+payable, paid, clawed back, voided) until the declaration target is met.
 
 `--scale 1` is the issue's national volume (>= 200,000 ECF participant records, >= 150,000 NPQ
 applications, >= 1,000,000 declarations); `--scale 0.05` takes seconds.
@@ -114,29 +115,85 @@ def copy_statement(table: Table, copies: int) -> str:
     )
 
 
-def voided_copies_statement(table: Table, copies: int, extra: int) -> str:
-    """`extra` voided declarations per copied declaration (ids of their own, no line items)."""
+# Types an extra copy takes, by programme: a participant's later declarations (retained, completed).
+ECF_TYPES = ("started", "retained-1", "retained-2", "retained-3", "retained-4", "completed")
+NPQ_TYPES = ("started", "retained-1", "retained-2", "completed")
+# State of a live-capable extra copy, by a hash bucket 0-99 of its id (cumulative upper bounds).
+STATE_BUCKETS = (
+    (15, "submitted"),
+    (30, "eligible"),
+    (42, "payable"),
+    (80, "paid"),
+    (84, "awaiting_clawback"),
+    (90, "clawed_back"),
+)
+
+
+def _array(values: tuple[str, ...]) -> str:
+    return "ARRAY[" + ", ".join(f"'{v}'" for v in values) + "]"
+
+
+def extra_copies_statement(table: Table, copies: int, extra: int) -> str:
+    """`extra` further declarations per copied declaration (ids of their own, no line items).
+
+    Extra copy j of a declaration takes the (j+1)-th type of its programme's lifecycle (cyclic: started,
+    retained-1.., completed), so a copied participant gets a history of declarations rather than
+    one declaration voided again and again. The first extra row of each (training record, course,
+    type) whose key holds no live declaration yet gets a state from a hash of its id (submitted 15 %,
+    eligible 15 %, payable 12 %, paid 38 %, awaiting clawback 4 %, clawed back 6 %, voided 10 %);
+    the others are voided (a resubmitted-and-voided history), so the partial unique index on live
+    declarations holds.
+    """
     names = [c.name for c in table.columns]
     cols = ", ".join(f'"{n}"' for n in names)
+    digest = "decode(md5(x.id::text), 'hex')"
+    bucket = f"((get_byte({digest}, 0) * 256 + get_byte({digest}, 1)) % 100)"
+    state_case = " ".join(f"WHEN {bucket} < {upper} THEN '{state}'" for upper, state in STATE_BUCKETS)
+    live_ok = (
+        "x.rn = 1 AND NOT EXISTS (SELECT 1 FROM participant_declarations d "
+        "WHERE d.participant_profile_id = x.participant_profile_id "
+        "AND d.course_identifier = x.course_identifier AND d.declaration_type = x.declaration_type "
+        "AND d.state IN ('submitted', 'eligible', 'payable', 'paid'))"
+    )
+    state_expr = f"CASE WHEN {live_ok} THEN CASE {state_case} ELSE 'voided' END ELSE 'voided' END"
     exprs: list[str] = []
     for n in names:
         if n == "id":
             exprs.append("md5(t.id::text || ':' || k || ':v' || j)::uuid")
-        elif n == "state":
-            exprs.append("'voided'")
-        elif n == "voided_at":
-            exprs.append("t.updated_at - k * interval '1 second' - j * interval '1 minute'")
+        elif n == "declaration_type":
+            npq = "t.programme = 'npq'"
+            exprs.append(
+                f"(CASE WHEN {npq} THEN {_array(NPQ_TYPES)} ELSE {_array(ECF_TYPES)} END)"
+                f"[1 + j % (CASE WHEN {npq} THEN {len(NPQ_TYPES)} ELSE {len(ECF_TYPES)} END)]"
+            )
+        elif n in ("state", "voided_at"):
+            exprs.append(f't."{n}"')  # replaced below, once the type is known
+        elif n == "state_reason":
+            exprs.append("NULL::varchar")
         elif n == "superseded_by_id":
-            exprs.append("NULL")
+            exprs.append("NULL::uuid")
         elif n in ("created_at", "updated_at", "declaration_date"):
             exprs.append(f"t.\"{n}\" - k * interval '1 second' - j * interval '1 minute'")
         else:
             exprs.append(column_expression(table, n))
+    selected = ", ".join(f'{e} AS "{n}"' for e, n in zip(exprs, names, strict=True))
+    outer: list[str] = []
+    for n in names:
+        if n == "state":
+            outer.append("s.new_state")
+        elif n == "voided_at":
+            outer.append("CASE WHEN s.new_state = 'voided' THEN s.updated_at END")
+        else:
+            outer.append(f's."{n}"')
     return (
-        f"INSERT INTO {table.name} ({cols}) SELECT {', '.join(exprs)} "
-        f"FROM {table.name} t CROSS JOIN generate_series(1, {copies}) AS k "
+        f"INSERT INTO {table.name} ({cols}) "
+        f"SELECT {', '.join(outer)} FROM ("
+        f"SELECT x.*, {state_expr} AS new_state FROM ("
+        f"SELECT c.*, row_number() OVER (PARTITION BY c.participant_profile_id, c.course_identifier, "
+        f"c.declaration_type ORDER BY c.created_at DESC, c.id) AS rn FROM ("
+        f"SELECT {selected} FROM {table.name} t CROSS JOIN generate_series(1, {copies}) AS k "
         f"CROSS JOIN generate_series(1, {extra}) AS j "
-        "WHERE t.id IN (SELECT id FROM bench_original_declarations)"
+        "WHERE t.id IN (SELECT id FROM bench_original_declarations)) c) x) s"
     )
 
 
@@ -188,7 +245,7 @@ async def multiply(url: str, scale: float) -> None:
         extra = max(0, math.ceil((TARGET_DECLARATIONS * scale - total_decl) / max(decl * copies, 1)))
         print(
             f"sandbox: {ecf} ECF records, {npq} NPQ applications, {decl} declarations; "
-            f"{copies} copies, {extra} voided extra per copied declaration"
+            f"{copies} copies, {extra} extra (later types) per copied declaration"
         )
         tables = Base.metadata.tables
         async with conn.transaction():
@@ -204,9 +261,9 @@ async def multiply(url: str, scale: float) -> None:
                 if name == "participant_declarations" and extra:
                     started = time.perf_counter()
                     table = tables[name]
-                    status = await conn.execute(voided_copies_statement(table, copies, extra))
+                    status = await conn.execute(extra_copies_statement(table, copies, extra))
                     print(
-                        f"  {name + ' (voided)':<34} {status.split()[-1]:>10} rows  "
+                        f"  {name + ' (extra)':<34} {status.split()[-1]:>10} rows  "
                         f"{time.perf_counter() - started:6.1f}s"
                     )
             for name in COPIED:

@@ -16,7 +16,12 @@ def rfc3339(value: datetime | None) -> str | None:
     """UTC, second precision, `Z` suffix: 2021-05-31T02:22:32Z."""
     if value is None:
         return None
-    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    if value.tzinfo is not UTC:
+        value = value.astimezone(UTC)
+    if value.year < 1000:  # strftime does not pad years before 1000; keep its output
+        return value.strftime("%Y-%m-%dT%H:%M:%SZ")
+    # isoformat is several times faster than strftime (a hot path: every timestamp of every page).
+    return value.replace(tzinfo=None).isoformat(timespec="seconds") + "Z"
 
 
 def iso_date(value: date | None) -> str | None:

@@ -33,6 +33,14 @@ class ParticipantDeclaration(IdMixin, TimestampMixin, Base):
             postgresql_where=text(_LIVE_STATES),
         ),
         Index("ix_participant_declarations_provider_created", "cpd_lead_provider_id", "created_at", "id"),
+        # Live ECF declarations by training record, with what a list page needs (inherited
+        # declarations after a transfer are found from the index alone, by a hash join).
+        Index(
+            "ix_participant_declarations_live_ecf_profile",
+            "participant_profile_id",
+            postgresql_include=["cpd_lead_provider_id", "created_at", "id"],
+            postgresql_where=text(f"programme = 'ecf' AND {_LIVE_STATES}"),
+        ),
         Index("ix_participant_declarations_provider_updated", "cpd_lead_provider_id", "updated_at"),
         Index("ix_participant_declarations_user", "user_id"),
         Index("ix_participant_declarations_profile", "participant_profile_id"),

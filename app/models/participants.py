@@ -213,6 +213,14 @@ class InductionRecord(IdMixin, TimestampMixin, Base):
             "participant_profile_id",
             postgresql_where=text("induction_status = 'leaving' OR school_transfer"),
         ),
+        # A provider's active training records (declarations inherited after a transfer), read
+        # from the index alone.
+        Index(
+            "ix_induction_records_programme_active",
+            "induction_programme_id",
+            postgresql_include=["participant_profile_id"],
+            postgresql_where=text("induction_status = 'active'"),
+        ),
     )
 
     participant_profile_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("participant_profiles.id"))

@@ -81,9 +81,8 @@ _DETAILS = """
 """
 
 
-def _where(filters: DeclarationFilters, params: dict[str, Any]) -> str:
-    visible = _OWN if params.get("lead_provider_id") is None else f"{_OWN} OR {_INHERITED}"
-    clauses = [f"({visible})"]
+def _filter_clauses(filters: DeclarationFilters, params: dict[str, Any]) -> list[str]:
+    clauses: list[str] = []
     if filters.participant_ids is not None:
         params["participant_ids"] = filters.participant_ids
         clauses.append("d.user_id = ANY(:participant_ids)")
@@ -110,7 +109,52 @@ def _where(filters: DeclarationFilters, params: dict[str, Any]) -> str:
                   JOIN cohorts c ON c.id = s.cohort_id
                  WHERE pp.id = d.participant_profile_id AND c.start_year = ANY(:cohort_years))))"""
         )
-    return " AND ".join(clauses)
+    return clauses
+
+
+def _where(filters: DeclarationFilters, params: dict[str, Any]) -> str:
+    visible = _OWN if params.get("lead_provider_id") is None else f"{_OWN} OR {_INHERITED}"
+    return " AND ".join([f"({visible})", *_filter_clauses(filters, params)])
+
+
+# Inherited declarations found from the caller's side: the training records with an active
+# induction record under one of the caller's partnerships, then their live ECF declarations by
+# other providers (the live-declaration index). Same rows as `_INHERITED` minus the caller's own.
+_INHERITED_PAGE = """
+    SELECT d.id, d.created_at FROM participant_declarations d
+     WHERE d.participant_profile_id IN (
+               SELECT ir.participant_profile_id FROM induction_records ir
+                 JOIN induction_programmes ip ON ip.id = ir.induction_programme_id
+                 JOIN partnerships p ON p.id = ip.partnership_id
+                WHERE ir.induction_status = 'active' AND p.lead_provider_id = :lead_provider_id)
+       AND d.programme = 'ecf'
+       AND d.state IN ('submitted', 'eligible', 'payable', 'paid')
+       AND d.cpd_lead_provider_id <> :cpd_lead_provider_id
+"""
+
+
+def _page_sql(filters: DeclarationFilters, params: dict[str, Any]) -> str:
+    """Ids of one page in (created_at, id) order.
+
+    The caller's own declarations and the inherited ones are taken apart, each in page order and
+    cut at offset + limit, so the own part walks the (provider, created_at, id) index instead of
+    testing the inherited condition against every declaration of every provider.
+    """
+    params["page_end"] = params["limit"] + params["offset"]
+    extra = "".join(f" AND {c}" for c in _filter_clauses(filters, params))
+    own = f"""
+        (SELECT d.id, d.created_at FROM participant_declarations d
+          WHERE {_OWN}{extra}
+          ORDER BY d.created_at, d.id LIMIT :page_end)"""
+    if params.get("lead_provider_id") is None:
+        return f"""
+            SELECT d.id, d.created_at FROM participant_declarations d
+             WHERE {_OWN}{extra}
+             ORDER BY d.created_at, d.id LIMIT :limit OFFSET :offset"""
+    inherited = f"({_INHERITED_PAGE}{extra} ORDER BY d.created_at, d.id LIMIT :page_end)"
+    return f"""
+        SELECT id, created_at FROM ({own} UNION ALL {inherited}) both_parts
+         ORDER BY created_at, id LIMIT :limit OFFSET :offset"""
 
 
 def _row(mapping: RowMapping) -> DeclarationRow:
@@ -140,11 +184,7 @@ class DeclarationRepository:
             "offset": page.offset,
         }
         sql = f"""
-            WITH page AS (
-                SELECT d.id, d.created_at FROM participant_declarations d
-                 WHERE {_where(filters, params)}
-                 ORDER BY d.created_at, d.id LIMIT :limit OFFSET :offset
-            )
+            WITH page AS ({_page_sql(filters, params)})
             {_DETAILS} JOIN page ON page.id = d.id
             ORDER BY d.created_at, d.id
         """

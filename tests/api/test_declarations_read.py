@@ -134,6 +134,33 @@ async def test_new_provider_sees_previous_providers_live_declarations(
     assert (await client.get(f"{LISTS['v3']}/{mine.id}", headers=old.headers)).status_code == 404
 
 
+async def test_pages_interleave_own_and_inherited_declarations(
+    client: httpx.AsyncClient, session: AsyncSession
+) -> None:
+    """Own and inherited declarations are paged as one list in (created_at, id) order."""
+    old, new = await f.provider(session), await f.provider(session)
+    p = await f.participant(session, old.lead_provider, induction_status="leaving", end_date=f.at(-3))
+    await f.induction_record(
+        session, p, await f.programme(session, new.lead_provider, 2022), start_date=f.at(-2)
+    )
+    expected = [
+        await f.declaration(session, p, old, state="eligible", created_at=f.at(-10)),
+        await f.declaration(session, p, new, declaration_type="retained-1", created_at=f.at(-9)),
+        await f.declaration(session, p, old, declaration_type="retained-2", created_at=f.at(-8)),
+        await f.declaration(session, p, new, declaration_type="retained-3", created_at=f.at(-7)),
+    ]
+    want = [str(d.id) for d in expected]
+    for version, path in LISTS.items():
+        assert ids(await client.get(path, headers=new.headers)) == want, version
+        pages = [
+            ids(await client.get(f"{path}?page[per_page]=1&page[page]={n}", headers=new.headers))
+            for n in range(1, 6)
+        ]
+        assert pages == [[i] for i in want] + [[]], version
+        three = ids(await client.get(f"{path}?page[per_page]=3&page[page]=2", headers=new.headers))
+        assert three == want[3:], version
+
+
 async def test_other_providers_declarations_are_404(client: httpx.AsyncClient, session: AsyncSession) -> None:
     lp, other = await f.provider(session), await f.provider(session)
     d = await f.declaration(session, await f.participant(session, other.lead_provider), other)
