@@ -263,6 +263,7 @@ def cmd_serve(settings: Settings, host: str | None, port: int | None, workers: i
         host=host or settings.host,
         port=port or settings.port,
         workers=workers or settings.workers,
+        timeout_worker_healthcheck=int(settings.worker_healthcheck_timeout_s),
         log_level=settings.log_level,
         log_config=log_config(settings.log_level, json=settings.log_json),
         # The request-log middleware writes one line per request; uvicorn's would repeat it.

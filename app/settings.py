@@ -77,6 +77,10 @@ class Settings(BaseSettings):
     port: int = 8000
     # WEB_CONCURRENCY is the name most platforms set; WORKERS is accepted too.
     workers: int = Field(default=1, ge=1, validation_alias=AliasChoices("web_concurrency", "workers"))
+    # With several workers, uvicorn's supervisor replaces a worker that does not answer its health
+    # check in time; uvicorn's 5 s default killed busy workers (and their in-flight requests) under
+    # bursts of 2000-record pages. A hung worker is still replaced, later.
+    worker_healthcheck_timeout_s: float = Field(default=30.0, gt=0)
     log_level: str = "info"
     # One JSON object per log line (production default); plain text is easier to read locally.
     log_json: bool = True
