@@ -81,16 +81,26 @@ class TcpProxy:
     _tasks: set[asyncio.Task[None]] = field(default_factory=set)
     connections: int = 0
 
+    # The embedded server (pgserver) listens on a Unix socket only: its URL names the socket's
+    # directory in the `host` query parameter; the proxy then forwards to that socket.
+    target_socket: str | None = None
+
     @classmethod
     def to(cls, database_url: str) -> TcpProxy:
         url = make_url(database_url)
+        socket_dir = url.query.get("host")
+        if url.host is None and isinstance(socket_dir, str) and socket_dir.startswith("/"):
+            port = url.port or 5432
+            return cls("", port, target_socket=f"{socket_dir}/.s.PGSQL.{port}")
         return cls(url.host or "127.0.0.1", url.port or 5432)
 
     def url_through(self, database_url: str) -> str:
-        """The same database, reached through this proxy."""
-        return (
-            make_url(database_url).set(host="127.0.0.1", port=self.port).render_as_string(hide_password=False)
+        """The same database, reached through this proxy (over TCP)."""
+        url = make_url(database_url)
+        url = url.set(
+            host="127.0.0.1", port=self.port, query={k: v for k, v in url.query.items() if k != "host"}
         )
+        return url.render_as_string(hide_password=False)
 
     async def up(self) -> None:
         if self.mode is not Mode.UP:
@@ -142,9 +152,12 @@ class TcpProxy:
             await self._swallow(reader)
             return
         try:
-            up_reader, up_writer = await asyncio.wait_for(
-                asyncio.open_connection(self.target_host, self.target_port), 5
+            opening = (
+                asyncio.open_unix_connection(self.target_socket)
+                if self.target_socket is not None
+                else asyncio.open_connection(self.target_host, self.target_port)
             )
+            up_reader, up_writer = await asyncio.wait_for(opening, 5)
         except (OSError, TimeoutError):
             writer.transport.abort()
             return
