@@ -21,11 +21,8 @@ from app.domain.attributes import Attributes
 from app.domain.audit import audit
 from app.domain.enums import NPQ_COURSE_IDENTIFIERS
 from app.domain.errors import NotFound, ValidationFailed, record_id
-from app.repositories.npq_registration import (
-    APPLICATION_FIELDS,
-    NpqRegistrationRepository,
-    RegisteredApplication,
-)
+from app.repositories.npq_applications import APPLICATION_FIELDS
+from app.repositories.npq_registration import NpqRegistrationRepository, RegisteredApplication
 from app.repositories.participant_lookup import Identity
 
 HEADTEACHER_STATUSES = (

@@ -23,15 +23,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from app.domain.npq_courses import SUPPORT_OFFER_COURSES
 from app.domain.paging import DEFAULT_MIN_COHORT_EXCLUSIVE, Page
 
-# Application columns a v3 `sort` may name (the reference accepts any column of the table).
-SORTABLE_COLUMNS = (
-    "id",
-    "participant_identity_id",
-    "npq_lead_provider_id",
-    "npq_course_id",
-    "cohort_id",
-    "schedule_id",
-    "lead_provider_approval_status",
+# Application columns the NPQ registration service writes (everything the providers' API shows).
+APPLICATION_FIELDS = (
     "eligible_for_funding",
     "funding_eligiblity_status_code",
     "targeted_delivery_funding_eligibility",
@@ -63,6 +56,18 @@ SORTABLE_COLUMNS = (
     "primary_establishment",
     "number_of_pupils",
     "notes",
+)
+
+# Application columns a v3 `sort` may name (the reference accepts any column of the table).
+SORTABLE_COLUMNS = (
+    "id",
+    "participant_identity_id",
+    "npq_lead_provider_id",
+    "npq_course_id",
+    "cohort_id",
+    "schedule_id",
+    "lead_provider_approval_status",
+    *APPLICATION_FIELDS,
     "eligible_for_funding_updated_at",
     "created_at",
     "updated_at",

@@ -11,42 +11,8 @@ from typing import Any
 from sqlalchemy import RowMapping, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.repositories.npq_applications import APPLICATION_FIELDS
 from app.repositories.participant_lookup import Identity
-
-# Application columns the registration service writes (everything the providers' API shows).
-APPLICATION_FIELDS = (
-    "eligible_for_funding",
-    "funding_eligiblity_status_code",
-    "targeted_delivery_funding_eligibility",
-    "targeted_support_funding_eligibility",
-    "tsf_primary_eligibility",
-    "tsf_primary_plus_eligibility",
-    "funded_place",
-    "teacher_reference_number",
-    "teacher_reference_number_verified",
-    "date_of_birth",
-    "nino",
-    "school_urn",
-    "school_ukprn",
-    "headteacher_status",
-    "funding_choice",
-    "works_in_school",
-    "works_in_nursery",
-    "works_in_childcare",
-    "kind_of_nursery",
-    "private_childcare_provider_urn",
-    "employer_name",
-    "employment_role",
-    "employment_type",
-    "teacher_catchment",
-    "teacher_catchment_country",
-    "teacher_catchment_iso_country_code",
-    "itt_provider",
-    "lead_mentor",
-    "primary_establishment",
-    "number_of_pupils",
-    "notes",
-)
 
 
 @dataclass(frozen=True)
