@@ -182,24 +182,19 @@ def cycle(jobs: list[Job]) -> Callable[[], Job | None]:
 # ---------------------------------------------------------------------------------------------
 # The floor: one SQL statement per page, json_agg over the same rows.
 
-ECF_VISIBLE = """
-    SELECT DISTINCT u.id, u.created_at FROM users u
-    JOIN participant_identities pi ON pi.user_id = u.id
-    JOIN participant_profiles pp ON pp.participant_identity_id = pi.id AND pp.profile_type <> 'npq'
-    JOIN induction_records ir ON ir.participant_profile_id = pp.id
-    JOIN induction_programmes ip ON ip.id = ir.induction_programme_id
-    JOIN partnerships p ON p.id = ip.partnership_id
-    JOIN lead_providers lp ON lp.id = p.lead_provider_id
-    WHERE lp.cpd_lead_provider_id = $1
-"""
-# The API's visibility core (the provider's latest induction record per training record), keyed by
-# the cpd lead provider id ($1) instead of the lead provider id.
-LATEST_FOR_CPD = latest_records_sql().replace(
-    ":lead_provider_id", "(SELECT id FROM lead_providers WHERE cpd_lead_provider_id = $1)"
-)
+# The API's visibility core (the provider's latest induction record per training record, kept by
+# triggers in ecf_latest_induction_records), keyed by the cpd lead provider id ($1).
+LEAD_PROVIDER_OF_CPD = "(SELECT id FROM lead_providers WHERE cpd_lead_provider_id = $1)"
+LATEST_FOR_CPD = latest_records_sql().replace(":lead_provider_id", LEAD_PROVIDER_OF_CPD)
 FLOORS: dict[str, str] = {
+    # Users with a latest record under the provider (default cohorts), in creation order, and their
+    # enrolments through those latest records.
     "participants/ecf": f"""
-        WITH page AS ({ECF_VISIBLE} ORDER BY u.created_at, u.id OFFSET $2 LIMIT $3)
+        WITH page AS (
+            SELECT l.user_id AS id, l.user_created_at AS created_at FROM ({LATEST_FOR_CPD}) l
+             WHERE l.cohort_start_year > 2020
+             GROUP BY l.user_created_at, l.user_id ORDER BY l.user_created_at, l.user_id OFFSET $2 LIMIT $3
+        )
         SELECT json_agg(json_build_object(
             'id', u.id, 'type', 'participant',
             'attributes', json_build_object(
@@ -207,20 +202,20 @@ FLOORS: dict[str, str] = {
                 'ecf_enrolments', (
                     SELECT json_agg(json_build_object(
                         'training_record_id', pp.id, 'email', pi.email, 'participant_type', pp.profile_type,
-                        'training_status', pp.training_status, 'participant_status', ir.induction_status,
-                        'schedule_identifier', s.schedule_identifier, 'cohort', c.start_year,
+                        'training_status', ir.training_status, 'participant_status', ir.induction_status,
+                        'schedule_identifier', s.schedule_identifier, 'cohort', l.cohort_start_year,
                         'school_urn', sc.urn, 'created_at', pp.created_at,
                         'pupil_premium_uplift', pp.pupil_premium_uplift,
-                        'sparsity_uplift', pp.sparsity_uplift))
-                    FROM participant_identities pi
-                    JOIN participant_profiles pp ON pp.participant_identity_id = pi.id
-                        AND pp.profile_type <> 'npq'
-                    JOIN LATERAL (SELECT * FROM induction_records r WHERE r.participant_profile_id = pp.id
-                                  ORDER BY r.start_date DESC, r.created_at DESC LIMIT 1) ir ON true
+                        'sparsity_uplift', pp.sparsity_uplift) ORDER BY pp.created_at, pp.id)
+                    FROM ecf_latest_induction_records l
+                    JOIN induction_records ir ON ir.id = l.induction_record_id
+                    JOIN participant_profiles pp ON pp.id = l.participant_profile_id
+                    JOIN participant_identities pi ON pi.id = pp.participant_identity_id
                     JOIN schedules s ON s.id = ir.schedule_id
-                    JOIN cohorts c ON c.id = s.cohort_id
-                    LEFT JOIN schools sc ON sc.id = pp.school_id
-                    WHERE pi.user_id = u.id),
+                    JOIN induction_programmes ip ON ip.id = ir.induction_programme_id
+                    JOIN school_cohorts scc ON scc.id = ip.school_cohort_id
+                    JOIN schools sc ON sc.id = scc.school_id
+                    WHERE l.user_id = u.id AND l.lead_provider_id = {LEAD_PROVIDER_OF_CPD} AND l.rank = 1),
                 'participant_id_changes', (
                     SELECT json_agg(json_build_object('from_participant_id', ch.from_participant_id,
                         'to_participant_id', ch.to_participant_id, 'changed_at', ch.created_at))

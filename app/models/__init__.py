@@ -19,6 +19,7 @@ from app.models.finance import (
 from app.models.npq import NpqApplication, NpqContract, NpqCourse
 from app.models.participants import (
     EcfIneligibleParticipant,
+    EcfLatestInductionRecord,
     EcfParticipantEligibility,
     EcfParticipantValidationData,
     InductionRecord,
@@ -57,6 +58,7 @@ __all__ = [
     "DeclarationStateChange",
     "DeliveryPartner",
     "EcfIneligibleParticipant",
+    "EcfLatestInductionRecord",
     "EcfParticipantEligibility",
     "EcfParticipantValidationData",
     "FinanceAdjustment",

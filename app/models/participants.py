@@ -262,3 +262,42 @@ class EcfIneligibleParticipant(IdMixin, TimestampMixin, Base):
 
     trn: Mapped[str] = mapped_column(String, unique=True)
     reason: Mapped[str] = mapped_column(String)
+
+
+class EcfLatestInductionRecord(Base):
+    """Derived, kept by database triggers (migration 0013): per lead provider, training record and
+    schedule cohort, the provider's latest induction record among that cohort's records under its
+    unchallenged partnerships; `rank` 1 is the provider's latest overall. Never written by the app."""
+
+    __tablename__ = "ecf_latest_induction_records"
+    __table_args__ = (
+        Index(
+            "ix_ecf_latest_induction_records_list_order",
+            "lead_provider_id",
+            "user_created_at",
+            "user_id",
+            "profile_created_at",
+            "participant_profile_id",
+            postgresql_include=["cohort_start_year", "rank", "induction_record_id", "training_status"],
+        ),
+        Index(
+            "ix_ecf_latest_induction_records_mentors",
+            "lead_provider_id",
+            "mentor_profile_id",
+            postgresql_where=text("rank = 1 AND mentor_profile_id IS NOT NULL"),
+        ),
+        Index("ix_ecf_latest_induction_records_user", "user_id", "lead_provider_id"),
+        Index("ix_ecf_latest_induction_records_profile", "participant_profile_id"),
+    )
+
+    lead_provider_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    participant_profile_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    cohort_start_year: Mapped[int] = mapped_column(primary_key=True)
+    induction_record_id: Mapped[uuid.UUID]
+    rank: Mapped[int]
+    schedule_id: Mapped[uuid.UUID]
+    training_status: Mapped[str] = mapped_column(String)
+    mentor_profile_id: Mapped[uuid.UUID | None]
+    user_id: Mapped[uuid.UUID]
+    user_created_at: Mapped[datetime]
+    profile_created_at: Mapped[datetime]

@@ -3,10 +3,12 @@
 Visibility core: for each ECF training record (participant profile), the provider's
 "latest" induction record is the first after ordering the records that sit under one of
 the provider's unchallenged partnerships by: open-ended first, start_date desc,
-created_at desc (id as a final tie-breaker so results are deterministic).
+created_at desc (id as a final tie-breaker so results are deterministic). The database keeps
+that choice in `ecf_latest_induction_records` (triggers, migration 0013), per schedule cohort
+for v1/v2's filter-then-choose rule, with the user and creation times the lists sort on.
 
-Lists page over ids first (a narrow, indexed query), then load the page's details in one
-query, so the cost of a page does not grow with the number of joins.
+Lists page over that table first (one index range in list order), then load the page's details
+in one query, so the cost of a page does not grow with the number of joins.
 """
 
 from __future__ import annotations
@@ -89,34 +91,34 @@ class IdChangeRow:
     created_at: datetime
 
 
-def latest_records_sql(*, cohort_clause: str | None = None, user_clause: str | None = None) -> str:
-    """The provider's latest induction record per training record (CTE body)."""
-    joins = ""
-    where = [
-        "p.lead_provider_id = :lead_provider_id",
-        "p.challenged_at IS NULL",
-        "p.challenge_reason IS NULL",
-    ]
-    if cohort_clause:
-        joins += " JOIN schedules fs ON fs.id = ir.schedule_id JOIN cohorts fc ON fc.id = fs.cohort_id"
-        where.append(cohort_clause)
-    if user_clause:
-        joins += (
-            " JOIN participant_profiles fpp ON fpp.id = ir.participant_profile_id"
-            " JOIN participant_identities fpi ON fpi.id = fpp.participant_identity_id"
-        )
-        where.append(user_clause)
+LATEST_TABLE = "ecf_latest_induction_records"
+
+
+def latest_records_sql() -> str:
+    """The provider's latest induction record per training record, all cohorts (CTE body).
+
+    Read from `ecf_latest_induction_records`, which triggers keep (migration 0013): rank 1 is the
+    latest overall, the rule v3 and unfunded mentors use."""
     return f"""
-        SELECT DISTINCT ON (ir.participant_profile_id)
-               ir.id AS induction_record_id, ir.participant_profile_id, ir.schedule_id, ir.training_status
-          FROM induction_records ir
-          JOIN induction_programmes ip ON ip.id = ir.induction_programme_id
-          JOIN partnerships p ON p.id = ip.partnership_id
-          {joins}
-         WHERE {" AND ".join(where)}
-         ORDER BY ir.participant_profile_id, (ir.end_date IS NULL) DESC, ir.start_date DESC,
-                  ir.created_at DESC, ir.id DESC
+        SELECT participant_profile_id, induction_record_id, schedule_id, cohort_start_year,
+               training_status, mentor_profile_id, user_id, user_created_at, profile_created_at
+          FROM {LATEST_TABLE}
+         WHERE lead_provider_id = :lead_provider_id AND rank = 1
     """
+
+
+def v1_latest_clause(alias: str, cohorts: CohortScope, params: dict[str, Any]) -> str:
+    """Row `alias` of the latest-records table is the one v1/v2 show: its cohort is in the filter
+    and no better-ranked row of the same training record is (v1/v2 choose the latest record
+    among those in the filtered cohorts). Most training records have one row, rank 1."""
+    return f"""{alias}.lead_provider_id = :lead_provider_id
+        AND {cohorts.sql(f"{alias}.cohort_start_year", params)}
+        AND ({alias}.rank = 1 OR NOT EXISTS (
+            SELECT 1 FROM {LATEST_TABLE} better
+             WHERE better.lead_provider_id = {alias}.lead_provider_id
+               AND better.participant_profile_id = {alias}.participant_profile_id
+               AND better.rank < {alias}.rank
+               AND {cohorts.sql("better.cohort_start_year", params)}))"""
 
 
 _DETAIL_COLUMNS = """
@@ -183,27 +185,25 @@ class EcfParticipantRepository:
         user_id: uuid.UUID | None,
         paged: bool,
     ) -> str:
-        cohort_clause = cohorts.sql("fc.start_year", params)
-        user_clause = None
+        filters = [v1_latest_clause("l", cohorts, params)]
         if user_id is not None:
             params["user_id"] = user_id
-            user_clause = "fpi.user_id = :user_id"
-        filters = ["TRUE"]
-        if updated_since is not None:
-            params["updated_since"] = updated_since
-            filters.append("u.updated_at >= :updated_since")
-        # With updated_since, syncs follow update order (as the reference does).
-        order_key = "u.updated_at" if updated_since is not None else "u.created_at"
+            filters.append("l.user_id = :user_id")
         limit = "LIMIT :limit OFFSET :offset" if paged else ""
+        if updated_since is None:
+            keys = "l.user_created_at AS k1, l.user_id AS k2"
+            users = ""
+        else:
+            # With updated_since, syncs follow update order (as the reference does).
+            params["updated_since"] = updated_since
+            keys = "u.updated_at AS k1, l.user_id AS k2"
+            users = "JOIN users u ON u.id = l.user_id AND u.updated_at >= :updated_since"
         return f"""
-            WITH latest AS ({latest_records_sql(cohort_clause=cohort_clause, user_clause=user_clause)}),
-            page AS (
-                SELECT l.induction_record_id, {order_key} AS k1, u.id AS k2,
-                       pp.created_at AS k3, pp.id AS k4
-                  FROM latest l
-                  JOIN participant_profiles pp ON pp.id = l.participant_profile_id
-                  JOIN participant_identities pi ON pi.id = pp.participant_identity_id
-                  JOIN users u ON u.id = pi.user_id
+            WITH page AS (
+                SELECT l.induction_record_id, {keys}, l.profile_created_at AS k3,
+                       l.participant_profile_id AS k4
+                  FROM {LATEST_TABLE} l
+                  {users}
                  WHERE {" AND ".join(filters)}
                  ORDER BY k1, k2, k3, k4
                  {limit}
@@ -284,7 +284,11 @@ class EcfParticipantRepository:
             "limit": page.limit,
             "offset": page.offset,
         }
-        match = ["TRUE", cohorts.sql("c.start_year", params)]
+        match = [
+            "l.lead_provider_id = :lead_provider_id",
+            "l.rank = 1",
+            cohorts.sql("l.cohort_start_year", params),
+        ]
         if training_status is not None:
             params["training_status"] = training_status
             match.append("l.training_status = :training_status")
@@ -300,24 +304,28 @@ class EcfParticipantRepository:
             )
         if user_id is not None:
             params["user_id"] = user_id
-            user_filters.append("u.id = :user_id")
-        order = ", ".join(f"u.{column} {'DESC' if desc else 'ASC'}" for column, desc in order_by)
-        sql = f"""
-            WITH latest AS ({latest_records_sql()}),
-            matching AS (
-                SELECT DISTINCT pi.user_id
-                  FROM latest l
-                  JOIN schedules s ON s.id = l.schedule_id
-                  JOIN cohorts c ON c.id = s.cohort_id
-                  JOIN participant_profiles pp ON pp.id = l.participant_profile_id
-                  JOIN participant_identities pi ON pi.id = pp.participant_identity_id
+            match.append("l.user_id = :user_id")
+        if [column for column, _ in order_by] == ["created_at"] and len(user_filters) == 1:
+            # The default order (creation, either way) is the table's own: one index range.
+            direction = "DESC" if order_by[0][1] else "ASC"
+            sql = f"""
+                SELECT l.user_id FROM {LATEST_TABLE} l
                  WHERE {" AND ".join(match)}
-            )
-            SELECT u.id FROM users u JOIN matching m ON m.user_id = u.id
-             WHERE {" AND ".join(user_filters)}
-             ORDER BY {order}, u.id ASC
-             LIMIT :limit OFFSET :offset
-        """
+                 GROUP BY l.user_created_at, l.user_id
+                 ORDER BY l.user_created_at {direction}, l.user_id ASC
+                 LIMIT :limit OFFSET :offset
+            """
+        else:
+            order = ", ".join(f"u.{column} {'DESC' if desc else 'ASC'}" for column, desc in order_by)
+            sql = f"""
+                WITH matching AS (
+                    SELECT DISTINCT l.user_id FROM {LATEST_TABLE} l WHERE {" AND ".join(match)}
+                )
+                SELECT u.id FROM users u JOIN matching m ON m.user_id = u.id
+                 WHERE {" AND ".join(user_filters)}
+                 ORDER BY {order}, u.id ASC
+                 LIMIT :limit OFFSET :offset
+            """
         result = await self.session.execute(text(sql), params)
         return [row[0] for row in result]
 
@@ -329,11 +337,11 @@ class EcfParticipantRepository:
             return []
         params: dict[str, Any] = {"lead_provider_id": lead_provider_id, "user_ids": list(user_ids)}
         sql = f"""
-            WITH latest AS ({latest_records_sql(user_clause="fpi.user_id = ANY(:user_ids)")})
             SELECT {_DETAIL_COLUMNS}
-              FROM latest l
+              FROM {LATEST_TABLE} l
               JOIN induction_records ir ON ir.id = l.induction_record_id
               {_DETAIL_JOINS}
+             WHERE l.lead_provider_id = :lead_provider_id AND l.rank = 1 AND l.user_id = ANY(:user_ids)
              ORDER BY pp.created_at, pp.id
         """
         return _enrolments(await self.session.execute(text(sql), params))

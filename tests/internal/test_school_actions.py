@@ -146,6 +146,7 @@ async def test_registration_refusals_store_nothing(client: httpx.AsyncClient, se
         "participant_profiles",
         "ecf_participant_eligibilities",
         "induction_records",
+        "ecf_latest_induction_records",
         "school_cohorts",
         "induction_programmes",
         "partnerships",

@@ -1,0 +1,275 @@
+"""`ecf_latest_induction_records` (migration 0013) always equals the rule it stores.
+
+Every ECF list reads each provider's latest induction record per training record from that
+table, which database triggers keep. These tests change every column the rule depends on, the way
+the service and operators do (new placements, closing one, changing schedule or cohort, challenging
+a partnership, moving a programme to another partnership, merging people), and after each change
+compare the table with the rule computed from scratch (the `..._source` view), both ways.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from typing import Any
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from tests import factories as f
+
+COLUMNS = (
+    "lead_provider_id, participant_profile_id, cohort_start_year, induction_record_id, rank, schedule_id, "
+    "training_status, mentor_profile_id, user_id, user_created_at, profile_created_at"
+)
+
+
+async def assert_consistent(session: AsyncSession) -> None:
+    """The maintained table and the rule from scratch hold the same rows."""
+    for first, second in (
+        ("ecf_latest_induction_records", "ecf_latest_induction_records_source"),
+        ("ecf_latest_induction_records_source", "ecf_latest_induction_records"),
+    ):
+        query = f"SELECT {COLUMNS} FROM {first} EXCEPT SELECT {COLUMNS} FROM {second}"  # noqa: S608
+        extra = (await session.execute(text(query))).all()
+        assert extra == [], f"rows in {first} and not in {second}: {extra}"
+
+
+async def rows(session: AsyncSession, profile_id: uuid.UUID) -> list[dict[str, Any]]:
+    result = await session.execute(
+        text(
+            "SELECT lead_provider_id, cohort_start_year, induction_record_id, rank, training_status, user_id"
+            " FROM ecf_latest_induction_records WHERE participant_profile_id = :id ORDER BY rank"
+        ),
+        {"id": profile_id},
+    )
+    return [dict(r) for r in result.mappings()]
+
+
+async def test_a_new_placement_becomes_the_latest(session: AsyncSession) -> None:
+    lp = await f.provider(session)
+    p = await f.participant(session, lp.lead_provider, 2022, start_date=f.at(-100))
+    assert [r["induction_record_id"] for r in await rows(session, p.profile.id)] == [p.record.id]
+    later = await f.induction_record(session, p, p.programme, start_date=f.at(-5))
+    assert [r["induction_record_id"] for r in await rows(session, p.profile.id)] == [later.id]
+    await assert_consistent(session)
+
+
+async def test_open_ended_record_wins_over_a_later_closed_one(session: AsyncSession) -> None:
+    lp = await f.provider(session)
+    p = await f.participant(session, lp.lead_provider, 2022, start_date=f.at(-100))
+    await f.induction_record(session, p, p.programme, start_date=f.at(-5), end_date=f.at(-1))
+    assert [r["induction_record_id"] for r in await rows(session, p.profile.id)] == [p.record.id]
+    await assert_consistent(session)
+
+
+async def test_one_row_per_schedule_cohort_ranked_by_the_rule(session: AsyncSession) -> None:
+    lp = await f.provider(session)
+    p = await f.participant(session, lp.lead_provider, 2021, start_date=f.at(-400), end_date=f.at(-10))
+    programme_2022 = await f.programme(session, lp.lead_provider, 2022, school_=p.programme.school)
+    schedule_2022 = await f.schedule(session, 2022)
+    moved = await f.induction_record(
+        session, p, programme_2022, schedule_id=schedule_2022.id, start_date=f.at(-10)
+    )
+    found = await rows(session, p.profile.id)
+    assert [(r["cohort_start_year"], r["rank"], r["induction_record_id"]) for r in found] == [
+        (2022, 1, moved.id),
+        (2021, 2, p.record.id),
+    ]
+    await assert_consistent(session)
+
+
+async def test_record_changes_that_matter_refresh_the_row(session: AsyncSession) -> None:
+    lp = await f.provider(session)
+    p = await f.participant(session, lp.lead_provider, 2022)
+    await session.execute(
+        text("UPDATE induction_records SET training_status = 'withdrawn' WHERE id = :id"), {"id": p.record.id}
+    )
+    assert (await rows(session, p.profile.id))[0]["training_status"] == "withdrawn"
+    other = await f.schedule(session, 2023)
+    await session.execute(
+        text("UPDATE induction_records SET schedule_id = :s WHERE id = :id"),
+        {"s": other.id, "id": p.record.id},
+    )
+    assert (await rows(session, p.profile.id))[0]["cohort_start_year"] == 2023
+    await assert_consistent(session)
+
+
+async def test_deleting_a_record_falls_back_to_the_previous_one(session: AsyncSession) -> None:
+    lp = await f.provider(session)
+    p = await f.participant(session, lp.lead_provider, 2022, start_date=f.at(-100))
+    later = await f.induction_record(session, p, p.programme, start_date=f.at(-5))
+    await session.execute(text("DELETE FROM induction_records WHERE id = :id"), {"id": later.id})
+    assert [r["induction_record_id"] for r in await rows(session, p.profile.id)] == [p.record.id]
+    await session.execute(text("DELETE FROM induction_records WHERE id = :id"), {"id": p.record.id})
+    assert await rows(session, p.profile.id) == []
+    await assert_consistent(session)
+
+
+async def test_challenging_a_partnership_hides_its_records_and_reverting_restores_them(
+    session: AsyncSession,
+) -> None:
+    lp = await f.provider(session)
+    p = await f.participant(session, lp.lead_provider, 2022)
+    assert p.programme.partnership is not None
+    params = {"id": p.programme.partnership.id}
+    await session.execute(
+        text("UPDATE partnerships SET challenged_at = now(), challenge_reason = 'mistake' WHERE id = :id"),
+        params,
+    )
+    assert await rows(session, p.profile.id) == []
+    await session.execute(
+        text("UPDATE partnerships SET challenged_at = NULL, challenge_reason = NULL WHERE id = :id"), params
+    )
+    assert len(await rows(session, p.profile.id)) == 1
+    await assert_consistent(session)
+
+
+async def test_a_programme_moving_to_another_providers_partnership_moves_its_records(
+    session: AsyncSession,
+) -> None:
+    first = await f.provider(session)
+    second = await f.provider(session)
+    p = await f.participant(session, first.lead_provider, 2022)
+    theirs = await f.programme(session, second.lead_provider, 2022)
+    assert theirs.partnership is not None
+    await session.execute(
+        text("UPDATE induction_programmes SET partnership_id = :p WHERE id = :id"),
+        {"p": theirs.partnership.id, "id": p.programme.programme.id},
+    )
+    assert [r["lead_provider_id"] for r in await rows(session, p.profile.id)] == [second.lead_provider.id]
+    await session.execute(
+        text("UPDATE induction_programmes SET partnership_id = NULL WHERE id = :id"),
+        {"id": p.programme.programme.id},
+    )
+    assert await rows(session, p.profile.id) == []
+    await assert_consistent(session)
+
+
+async def test_a_partnership_changing_provider_or_a_schedule_changing_cohort(session: AsyncSession) -> None:
+    first = await f.provider(session)
+    second = await f.provider(session)
+    p = await f.participant(session, first.lead_provider, 2022)
+    assert p.programme.partnership is not None
+    await session.execute(
+        text("UPDATE partnerships SET lead_provider_id = :lp WHERE id = :id"),
+        {"lp": second.lead_provider.id, "id": p.programme.partnership.id},
+    )
+    assert [r["lead_provider_id"] for r in await rows(session, p.profile.id)] == [second.lead_provider.id]
+    cohort_2024 = await f.cohort(session, 2024)
+    await session.execute(
+        text("UPDATE schedules SET cohort_id = :c WHERE id = :id"),
+        {"c": cohort_2024.id, "id": p.record.schedule_id},
+    )
+    assert [r["cohort_start_year"] for r in await rows(session, p.profile.id)] == [2024]
+    await assert_consistent(session)
+
+
+async def test_merges_move_rows_to_the_surviving_user(session: AsyncSession) -> None:
+    lp = await f.provider(session)
+    survivor = await f.person(session)
+    retired = await f.participant(session, lp.lead_provider, 2022)
+    await session.execute(
+        text("UPDATE participant_identities SET user_id = :to WHERE id = :id"),
+        {"to": survivor.user.id, "id": retired.person.identity.id},
+    )
+    assert [r["user_id"] for r in await rows(session, retired.profile.id)] == [survivor.user.id]
+    await session.execute(
+        text("UPDATE participant_profiles SET participant_identity_id = :to WHERE id = :id"),
+        {"to": retired.person.identity.id, "id": retired.profile.id},
+    )
+    await session.execute(
+        text("UPDATE users SET created_at = created_at - interval '1 day' WHERE id = :id"),
+        {"id": survivor.user.id},
+    )
+    await assert_consistent(session)
+
+
+async def test_unrelated_updates_leave_the_table_alone(session: AsyncSession) -> None:
+    """The updated_at cascade and other columns do not trigger a refresh (cheap writes); a real
+    change does."""
+    lp = await f.provider(session)
+    p = await f.participant(session, lp.lead_provider, 2022)
+    before = (
+        await session.execute(
+            text("SELECT ctid::text FROM ecf_latest_induction_records WHERE participant_profile_id = :id"),
+            {"id": p.profile.id},
+        )
+    ).scalar_one()
+    await session.execute(
+        text("UPDATE induction_records SET updated_at = now() + interval '1 minute' WHERE id = :id"),
+        {"id": p.record.id},
+    )
+    await session.execute(
+        text("UPDATE users SET full_name = 'Renamed' WHERE id = :id"), {"id": p.person.user.id}
+    )
+    after = (
+        await session.execute(
+            text("SELECT ctid::text FROM ecf_latest_induction_records WHERE participant_profile_id = :id"),
+            {"id": p.profile.id},
+        )
+    ).scalar_one()
+    assert after == before  # a refresh deletes and re-inserts: the row would have moved
+    await session.execute(
+        text("UPDATE induction_records SET training_status = 'deferred' WHERE id = :id"), {"id": p.record.id}
+    )
+    moved = (
+        await session.execute(
+            text("SELECT ctid::text FROM ecf_latest_induction_records WHERE participant_profile_id = :id"),
+            {"id": p.profile.id},
+        )
+    ).scalar_one()
+    assert moved != before
+    await assert_consistent(session)
+
+
+async def test_rebuild_from_scratch_gives_the_same_rows(session: AsyncSession) -> None:
+    lp = await f.provider(session)
+    for year in (2021, 2022, 2023):
+        await f.participant(session, lp.lead_provider, year)
+    await session.execute(text("SELECT cpd_rebuild_latest_induction_records()"))
+    await assert_consistent(session)
+
+
+@pytest.mark.parametrize("rounds", [10])
+async def test_concurrent_placements_for_one_training_record_end_consistent(
+    committed: async_sessionmaker[AsyncSession], rounds: int
+) -> None:
+    """Two transactions adding placements to one training record at once: each refresh waits for
+    the other's commit (advisory lock), so the table ends equal to the rule."""
+    async with committed() as session:
+        lp = await f.provider(session)
+        p = await f.participant(session, lp.lead_provider, 2022, start_date=f.at(-100))
+        await session.commit()
+
+    async def place(days: int) -> None:
+        async with committed() as session:
+            await session.execute(
+                text(
+                    "INSERT INTO induction_records (id, participant_profile_id, induction_programme_id,"
+                    " schedule_id, start_date, induction_status, training_status, created_at, updated_at)"
+                    " SELECT gen_random_uuid(), participant_profile_id, induction_programme_id, schedule_id,"
+                    " now() - make_interval(days => :days), 'active', 'active', now(), now()"
+                    " FROM induction_records WHERE id = :id"
+                ),
+                {"days": days, "id": p.record.id},
+            )
+            await asyncio.sleep(0.01)
+            await session.commit()
+
+    for i in range(rounds):
+        await asyncio.gather(place(50 - 2 * i), place(49 - 2 * i))
+    async with committed() as session:
+        await assert_consistent(session)
+        found = await rows(session, p.profile.id)
+        latest = (
+            await session.execute(
+                text(
+                    "SELECT id FROM induction_records WHERE participant_profile_id = :id"
+                    " ORDER BY start_date DESC, created_at DESC, id DESC LIMIT 1"
+                ),
+                {"id": p.profile.id},
+            )
+        ).scalar_one()
+        assert [r["induction_record_id"] for r in found] == [latest]
