@@ -33,7 +33,10 @@ def create_engine(settings: Settings, database_url: str) -> AsyncEngine:
     - no JIT: the list queries' cost estimates cross the JIT threshold, and compiling takes
       longer than the queries themselves;
     - work_mem large enough for a provider's visible induction records to be sorted in memory
-      rather than in temporary files.
+      rather than in temporary files;
+    - random_page_cost for data that lives in memory or on SSD: with the default (4, spinning
+      disks) a 2,000-record page joined its records by reading the whole induction_records table
+      (a hash join, 100 ms) instead of 2,000 index probes (a nested loop, a few ms).
     """
     server_settings = {
         "application_name": "cpd-api",
@@ -41,6 +44,7 @@ def create_engine(settings: Settings, database_url: str) -> AsyncEngine:
         "max_parallel_workers_per_gather": "0",
         "jit": "off",
         "work_mem": "32MB",
+        "random_page_cost": "1.1",
     }
     connect_args: dict[str, object] = {
         "server_settings": server_settings,
