@@ -31,12 +31,12 @@ from app.settings import Settings
 log = logging.getLogger("cpd_api")
 
 
-def get_settings(request: Request) -> Settings:
+async def get_settings(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
 
 
-def get_sessionmaker(request: Request) -> async_sessionmaker[AsyncSession]:
+async def get_sessionmaker(request: Request) -> async_sessionmaker[AsyncSession]:
     maker: async_sessionmaker[AsyncSession] = request.app.state.sessionmaker
     return maker
 
@@ -74,7 +74,7 @@ SessionDep = Annotated[AsyncSession, Depends(_session, scope="function")]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 
 
-def get_clock(request: Request, settings: SettingsDep) -> Clock:
+async def get_clock(request: Request, settings: SettingsDep) -> Clock:
     """Now; outside production, `X-With-Server-Date` moves it for the whole request."""
     header = request.headers.get("x-with-server-date")
     if not header or not settings.time_travel_allowed:
@@ -107,35 +107,35 @@ async def get_caller(request: Request, session: SessionDep, settings: SettingsDe
 CallerDep = Annotated[Caller, Depends(get_caller)]
 
 
-def get_ecf_provider(caller: CallerDep) -> EcfProvider:
+async def get_ecf_provider(caller: CallerDep) -> EcfProvider:
     return require_ecf(caller)
 
 
 EcfProviderDep = Annotated[EcfProvider, Depends(get_ecf_provider)]
 
 
-def get_npq_provider(caller: CallerDep) -> NpqProvider:
+async def get_npq_provider(caller: CallerDep) -> NpqProvider:
     return require_npq(caller)
 
 
 NpqProviderDep = Annotated[NpqProvider, Depends(get_npq_provider)]
 
 
-def get_lead_provider(caller: CallerDep) -> LeadProviderCaller:
+async def get_lead_provider(caller: CallerDep) -> LeadProviderCaller:
     return require_lead_provider(caller)
 
 
 LeadProviderDep = Annotated[LeadProviderCaller, Depends(get_lead_provider)]
 
 
-def get_list_query(request: Request) -> ListQuery:
+async def get_list_query(request: Request) -> ListQuery:
     return parse_list_query(request)
 
 
 ListQueryDep = Annotated[ListQuery, Depends(get_list_query)]
 
 
-def get_filter_query(request: Request) -> ListQuery:
+async def get_filter_query(request: Request) -> ListQuery:
     return parse_list_query(request, paginated=False)
 
 

@@ -14,7 +14,7 @@ from app.domain.school_actions import ActingAs
 PREFIX = "/api/sandbox"
 
 
-def provider_scope(provider: EcfProviderDep) -> ActingAs:
+async def provider_scope(provider: EcfProviderDep) -> ActingAs:
     """Schools (and their participants) the provider is partnered with, nothing else."""
     return ActingAs(lead_provider_id=provider.lead_provider_id)
 

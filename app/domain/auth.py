@@ -73,7 +73,10 @@ async def authenticate(repo: TokenRepository, raw_token: str | None, key: str, n
     owner = await repo.find_by_hash(hash_token(raw_token, key))
     if owner is None:
         raise Unauthenticated()
-    await repo.record_use(owner.token_id, now, LAST_USED_GRANULARITY)
+    # The lookup read last_used_at: a token used within the last minute needs no write at all
+    # (the repository re-checks it under a row lock when it does write).
+    if owner.last_used_at is None or owner.last_used_at < now - LAST_USED_GRANULARITY:
+        await repo.record_use(owner.token_id, now, LAST_USED_GRANULARITY)
     return Caller(
         token_id=owner.token_id,
         scope=TokenScope(owner.scope),

@@ -83,12 +83,12 @@ def _request(header: str) -> Request:
     return Request({"type": "http", "headers": [(b"x-with-server-date", header.encode())]})
 
 
-def test_clock_travels_outside_production_only() -> None:
+async def test_clock_travels_outside_production_only() -> None:
     sandbox = Settings(environment=Environment.SANDBOX)
     production = Settings(environment=Environment.PRODUCTION, token_hmac_key="k" * 40)
-    travelled = get_clock(_request("2030-01-01T00:00:00Z"), sandbox)
+    travelled = await get_clock(_request("2030-01-01T00:00:00Z"), sandbox)
     assert abs(travelled.now() - datetime(2030, 1, 1, tzinfo=UTC)) < timedelta(seconds=5)
-    assert get_clock(_request("2030-01-01T00:00:00Z"), production) is SYSTEM_CLOCK
+    assert await get_clock(_request("2030-01-01T00:00:00Z"), production) is SYSTEM_CLOCK
 
 
 def test_production_refuses_the_default_token_key() -> None:

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Annotated
+from collections.abc import Callable, Coroutine
+from typing import Annotated, Any
 
 from fastapi import Depends
 
@@ -12,11 +12,11 @@ from app.domain.auth import Caller, InternalCaller, require_internal
 from app.domain.enums import TokenScope
 
 
-def internal_role(*roles: TokenScope) -> Callable[[Caller], InternalCaller]:
+def internal_role(*roles: TokenScope) -> Callable[[Caller], Coroutine[Any, Any, InternalCaller]]:
     """A dependency admitting tokens of `roles`: no or an unknown token is a 401, a lead
     provider's token or another role's a 403."""
 
-    def dependency(caller: CallerDep) -> InternalCaller:
+    async def dependency(caller: CallerDep) -> InternalCaller:
         return require_internal(caller, *roles)
 
     return dependency

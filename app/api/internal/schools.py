@@ -153,7 +153,7 @@ def add_school_routes(
     `prefix` (unique across the app)."""
     Acting = Annotated[ActingAs, Depends(acting_dep)]  # noqa: N806 - a type alias
 
-    def service(session: SessionDep, clock: ClockDep, acting: Acting) -> SchoolActions:
+    async def service(session: SessionDep, clock: ClockDep, acting: Acting) -> SchoolActions:
         return SchoolActions(session, clock, acting)
 
     Service = Annotated[SchoolActions, Depends(service)]  # noqa: N806 - a type alias
@@ -258,7 +258,7 @@ def add_school_routes(
         return JSONAPIResponse(challenge_document(await actions.challenge(partnership_id, body, school_id)))
 
 
-def school_token_scope(caller: SchoolCallerDep) -> ActingAs:
+async def school_token_scope(caller: SchoolCallerDep) -> ActingAs:
     """An induction tutor acts for the one school their token was issued for."""
     return ActingAs(school_id=caller.school_id)
 
