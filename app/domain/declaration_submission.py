@@ -245,10 +245,7 @@ class DeclarationSubmission:
         if errors:
             raise ValidationFailed(errors, keep_writes=attempt_id is not None)
         assert identity is not None and profile is not None and declared_at is not None
-        declaration_id = await self._create(attrs, profile, declared_at)
-        if attempt_id is not None:
-            await self.repo.link_attempt(attempt_id, declaration_id)
-        return declaration_id
+        return await self._create(attrs, profile, declared_at, attempt_id)
 
     async def _validate(
         self,
@@ -258,10 +255,22 @@ class DeclarationSubmission:
         declared_at: datetime | None,
     ) -> list[tuple[str, str]]:
         errors: list[tuple[str, str]] = []
+        facts = None
+        if profile is not None:
+            programme = _programme(profile)
+            facts = await self.repo.submission_facts(
+                profile,
+                programme=programme,
+                course_identifier=attrs.course_identifier or "",
+                declaration_type=attrs.declaration_type or "",
+                cpd_lead_provider_id=self.caller.cpd_lead_provider_id,
+                lead_provider_id=self.caller.lead_provider_id if programme == "ecf" else None,
+                npq_lead_provider_id=self.caller.npq_lead_provider_id if programme == "npq" else None,
+            )
         if identity is None:
             errors.append(("participant_id", PARTICIPANT_NOT_RECOGNISED))
-        if profile is not None and declared_at is not None:
-            state = await self.repo.latest_provider_state(profile.id, self.caller.cpd_lead_provider_id)
+        if facts is not None and declared_at is not None:
+            state = facts.provider_state
             if state is not None and state.state == "withdrawn" and state.created_at <= declared_at:
                 errors.append(("participant_id", WITHDRAWN.format(date=rfc3339_seconds(state.created_at))))
         if declared_at is None:
@@ -273,9 +282,7 @@ class DeclarationSubmission:
         if not _blank(attrs.declaration_date) and not is_rfc3339(attrs.declaration_date or ""):
             errors.append(("declaration_date", DATE_NOT_RFC3339))
 
-        milestone = None
-        if profile is not None:
-            milestone = await self.repo.milestone(profile.schedule_id, attrs.declaration_type or "")
+        milestone = facts.milestone if facts is not None else None
         if milestone is not None and declared_at is not None:
             if declared_at < datetime.combine(milestone.start_date, time(), UTC):
                 errors.append(("declaration_date", BEFORE_MILESTONE))
@@ -298,52 +305,55 @@ class DeclarationSubmission:
             and attrs.has_passed not in ("true", "false")
         ):
             errors.append(("has_passed", HAS_PASSED_INVALID))
-        if profile is not None and milestone is None:
+        if facts is not None and milestone is None:
             errors.append(("declaration_type", TYPE_NOT_IN_SCHEDULE))
-        if profile is not None and await self.repo.live_declaration_exists(
-            _programme(profile), profile.user_id, attrs.course_identifier or "", attrs.declaration_type or ""
-        ):
+        if facts is not None and facts.live_declaration:
             errors.append(("base", ALREADY_DECLARED))
         if errors:
             return errors
 
         # Only while everything else holds: the course, the training record and the contract.
         assert identity is not None
-        kinds = await self.repo.active_profile_types(identity.user_id)
+        kinds = (
+            facts.profile_types
+            if facts is not None
+            else await self.repo.active_profile_types(identity.user_id)
+        )
         course = attrs.course_identifier or ""
         if not any(course in _courses_for(kind) for kind in kinds):
             return [("course_identifier", COURSE_NOT_RECOGNISED)]
-        if profile is None or (
-            is_ecf
-            and not await self.repo.has_provider_induction_record(
-                profile.id, self.caller.lead_provider_id, profile.schedule_id
-            )
-        ):
+        if facts is None or (is_ecf and not facts.has_provider_record):
             return [("participant_id", PARTICIPANT_NOT_RECOGNISED)]
-        if is_npq and not await self.repo.npq_contract_exists(
-            self.caller.npq_lead_provider_id, profile.schedule_cohort_id, course
-        ):
+        if is_npq and not facts.npq_contract:
             return [("cohort", NO_CONTRACT)]
         return []
 
-    async def _create(self, attrs: DeclarationInput, profile: Profile, declared_at: datetime) -> uuid.UUID:
+    async def _create(
+        self, attrs: DeclarationInput, profile: Profile, declared_at: datetime, attempt_id: uuid.UUID | None
+    ) -> uuid.UUID:
         programme = _programme(profile)
         course = attrs.course_identifier or ""
         declaration_type = attrs.declaration_type or ""
         if programme == "ecf":
-            placement = await self.repo.placement(profile.id, self.caller.lead_provider_id, declared_at)
-            cohort_id = placement.cohort_id or profile.schedule_cohort_id
-            delivery_partner_id = placement.delivery_partner_id
-            mentor_user_id = placement.mentor_user_id if profile.profile_type == "ect" else None
+            facts = await self.repo.ecf_creation_facts(
+                profile,
+                lead_provider_id=self.caller.lead_provider_id,
+                declaration_date=declared_at,
+                course_identifier=course,
+                declaration_type=declaration_type,
+            )
+            cohort_id = facts.placement.cohort_id or profile.schedule_cohort_id
+            delivery_partner_id = facts.placement.delivery_partner_id
+            mentor_user_id = facts.placement.mentor_user_id if profile.profile_type == "ect" else None
+            original, fundable = facts.original_id, facts.fundable
         else:
             cohort_id, delivery_partner_id, mentor_user_id = profile.schedule_cohort_id, None, None
+            original = await self.repo.original_by_trn(programme, profile.user_id, course, declaration_type)
+            fundable = original is None and await self.repo.npq_fundable(profile.id)
 
-        original = await self.repo.original_by_trn(programme, profile.user_id, course, declaration_type)
         if original is not None:
             state, reason = DeclarationState.INELIGIBLE, "duplicate"
-        elif await (
-            self.repo.ecf_fundable(profile.id) if programme == "ecf" else self.repo.npq_fundable(profile.id)
-        ):
+        elif fundable:
             state, reason = DeclarationState.ELIGIBLE, None
         else:
             state, reason = DeclarationState.SUBMITTED, None
@@ -379,11 +389,12 @@ class DeclarationSubmission:
             )
         except DuplicateLiveDeclaration:
             raise ValidationFailed([("base", ALREADY_DECLARED)]) from None
-        await self.repo.record_state(declaration_id, DeclarationState.SUBMITTED)
+        states: list[tuple[str, str | None]] = [(DeclarationState.SUBMITTED, None)]
         if state != DeclarationState.SUBMITTED:
-            await self.repo.record_state(declaration_id, state, reason)
-        if statement_id is not None:
-            await self.repo.add_line_item(statement_id, declaration_id, state)
+            states.append((state, reason))
+        await self.repo.record_new_declaration(
+            declaration_id, states, statement_id=statement_id, line_item_state=state, attempt_id=attempt_id
+        )
 
         if programme == "npq" and declaration_type == "completed" and course not in SUPPORT_OFFER_COURSES:
             outcome = "passed" if attrs.has_passed == "true" else "failed"

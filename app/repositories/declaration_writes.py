@@ -12,17 +12,19 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 from sqlalchemy import text
-from sqlalchemy.exc import IntegrityError
 
 from app.domain.npq_courses import REBRANDED_NPQ_COURSES
 from app.repositories.participant_lookup import (
     PROFILE_COLUMNS,
     Identity,
+    Milestone,
     ParticipantLookup,
     Profile,
 )
 
 LIVE_STATES = ("submitted", "eligible", "payable", "paid")
+# The predicate of the partial unique index uq_participant_declarations_live.
+LIVE_CONDITION = "state IN ('submitted', 'eligible', 'payable', 'paid')"
 
 
 class DuplicateLiveDeclaration(Exception):
@@ -42,6 +44,32 @@ class Placement:
     cohort_id: uuid.UUID | None
     delivery_partner_id: uuid.UUID | None
     mentor_user_id: uuid.UUID | None
+
+
+@dataclass(frozen=True)
+class SubmissionFacts:
+    """Everything the submission rules read about a training record, fetched in one statement
+    (after the slot and the record are locked): the caller's latest state change, the schedule's
+    milestone for the type, whether the slot holds a live declaration, the user's active profile
+    kinds, whether the caller has an induction record on the profile's schedule (ECF) and whether
+    it holds a contract for the cohort and course (NPQ)."""
+
+    provider_state: ProviderState | None
+    milestone: Milestone | None
+    live_declaration: bool
+    profile_types: frozenset[str]
+    has_provider_record: bool
+    npq_contract: bool
+
+
+@dataclass(frozen=True)
+class EcfCreationFacts:
+    """What a new ECF declaration records, in one statement: its placement, whether the training
+    record is fundable and the live declaration of another user with the same TRN it duplicates."""
+
+    placement: Placement
+    fundable: bool
+    original_id: uuid.UUID | None
 
 
 @dataclass(frozen=True)
@@ -84,6 +112,27 @@ class NewDeclaration:
     delivery_partner_id: uuid.UUID | None
     mentor_user_id: uuid.UUID | None
     superseded_by_id: uuid.UUID | None
+
+
+# The caller's induction records of a training record, latest first (placement of a declaration).
+_PLACEMENT_FROM = """FROM induction_records ir
+    JOIN induction_programmes ip ON ip.id = ir.induction_programme_id
+    JOIN partnerships p ON p.id = ip.partnership_id
+    JOIN schedules s ON s.id = ir.schedule_id
+    LEFT JOIN participant_profiles mp ON mp.id = ir.mentor_profile_id
+    LEFT JOIN participant_identities mpi ON mpi.id = mp.participant_identity_id
+   WHERE ir.participant_profile_id = :profile_id AND p.lead_provider_id = :lead_provider_id"""
+_PLACEMENT_ORDER = "ORDER BY ir.start_date DESC, ir.created_at DESC, ir.id DESC LIMIT 1"
+
+# The oldest live declaration of another user who shares this user's TRN.
+_ORIGINAL_BY_TRN = """SELECT d.id FROM participant_declarations d
+     JOIN teacher_profiles other ON other.user_id = d.user_id
+     JOIN teacher_profiles mine ON mine.user_id = :user_id
+    WHERE mine.trn IS NOT NULL AND other.trn = mine.trn AND d.user_id <> :user_id
+      AND d.programme = :programme AND d.course_identifier = :course
+      AND d.declaration_type = :declaration_type AND d.superseded_by_id IS NULL
+      AND d.state = ANY(:live)
+    ORDER BY d.created_at, d.id LIMIT 1"""
 
 
 class DeclarationWriteRepository(ParticipantLookup):
@@ -129,16 +178,108 @@ class DeclarationWriteRepository(ParticipantLookup):
         )
         return Profile(**row) if row else None
 
-    async def latest_provider_state(
-        self, profile_id: uuid.UUID, cpd_lead_provider_id: uuid.UUID
-    ) -> ProviderState | None:
+    async def submission_facts(
+        self,
+        profile: Profile,
+        *,
+        programme: str,
+        course_identifier: str,
+        declaration_type: str,
+        cpd_lead_provider_id: uuid.UUID,
+        lead_provider_id: uuid.UUID | None,
+        npq_lead_provider_id: uuid.UUID | None,
+    ) -> SubmissionFacts:
         row = await self._one(
-            """SELECT state, created_at FROM participant_profile_states
-                WHERE participant_profile_id = :profile_id AND cpd_lead_provider_id = :cpd
-                ORDER BY created_at DESC, id DESC LIMIT 1""",
-            {"profile_id": profile_id, "cpd": cpd_lead_provider_id},
+            """SELECT st.state, st.created_at AS state_at, m.start_date, m.milestone_date,
+                      EXISTS (SELECT 1 FROM participant_declarations d
+                               WHERE d.programme = :programme AND d.user_id = :user_id
+                                 AND d.course_identifier = :course AND d.declaration_type = :declaration_type
+                                 AND d.state = ANY(:live)) AS live_declaration,
+                      ARRAY(SELECT DISTINCT pp.profile_type FROM participant_profiles pp
+                              JOIN participant_identities pi ON pi.id = pp.participant_identity_id
+                             WHERE pi.user_id = :user_id AND pp.status = 'active') AS profile_types,
+                      (CAST(:lead_provider_id AS uuid) IS NOT NULL AND EXISTS (
+                           SELECT 1 FROM induction_records ir
+                             JOIN induction_programmes ip ON ip.id = ir.induction_programme_id
+                             JOIN partnerships p ON p.id = ip.partnership_id
+                            WHERE ir.participant_profile_id = :profile_id
+                              AND p.lead_provider_id = :lead_provider_id
+                              AND ir.schedule_id = :schedule_id)) AS has_provider_record,
+                      (CAST(:npq_lead_provider_id AS uuid) IS NOT NULL AND EXISTS (
+                           SELECT 1 FROM npq_contracts c
+                            WHERE c.npq_lead_provider_id = :npq_lead_provider_id
+                              AND c.cohort_id = :cohort_id AND c.course_identifier = :course)) AS npq_contract
+                 FROM (SELECT 1) AS one
+                 LEFT JOIN LATERAL (
+                     SELECT state, created_at FROM participant_profile_states
+                      WHERE participant_profile_id = :profile_id AND cpd_lead_provider_id = :cpd
+                      ORDER BY created_at DESC, id DESC LIMIT 1) st ON TRUE
+                 LEFT JOIN LATERAL (
+                     SELECT start_date, milestone_date FROM milestones
+                      WHERE schedule_id = :schedule_id AND declaration_type = :declaration_type
+                      ORDER BY start_date LIMIT 1) m ON TRUE""",
+            {
+                "programme": programme,
+                "user_id": profile.user_id,
+                "profile_id": profile.id,
+                "schedule_id": profile.schedule_id,
+                "cohort_id": profile.schedule_cohort_id,
+                "course": course_identifier,
+                "declaration_type": declaration_type,
+                "live": list(LIVE_STATES),
+                "cpd": cpd_lead_provider_id,
+                "lead_provider_id": lead_provider_id,
+                "npq_lead_provider_id": npq_lead_provider_id,
+            },
         )
-        return ProviderState(**row) if row else None
+        return SubmissionFacts(
+            provider_state=ProviderState(row["state"], row["state_at"]) if row["state"] is not None else None,
+            milestone=Milestone(row["start_date"], row["milestone_date"])
+            if row["start_date"] is not None
+            else None,
+            live_declaration=row["live_declaration"],
+            profile_types=frozenset(row["profile_types"]),
+            has_provider_record=row["has_provider_record"],
+            npq_contract=row["npq_contract"],
+        )
+
+    async def ecf_creation_facts(
+        self,
+        profile: Profile,
+        *,
+        lead_provider_id: uuid.UUID | None,
+        declaration_date: datetime,
+        course_identifier: str,
+        declaration_type: str,
+    ) -> EcfCreationFacts:
+        """`placement`, `ecf_fundable` and `original_by_trn` of one ECF declaration, together."""
+        row = await self._one(
+            f"""SELECT latest.cohort_id, started.delivery_partner_id, started.mentor_user_id,
+                       (SELECT status = 'eligible' FROM ecf_participant_eligibilities
+                         WHERE participant_profile_id = :profile_id) AS fundable,
+                       ({_ORIGINAL_BY_TRN}) AS original_id
+                  FROM (SELECT 1) AS one
+                  LEFT JOIN LATERAL (
+                      SELECT s.cohort_id {_PLACEMENT_FROM} {_PLACEMENT_ORDER}) latest ON TRUE
+                  LEFT JOIN LATERAL (
+                      SELECT p.delivery_partner_id, mpi.user_id AS mentor_user_id {_PLACEMENT_FROM}
+                         AND ir.start_date <= :date {_PLACEMENT_ORDER}) started ON TRUE""",
+            {
+                "profile_id": profile.id,
+                "lead_provider_id": lead_provider_id,
+                "date": declaration_date,
+                "user_id": profile.user_id,
+                "programme": "ecf",
+                "course": course_identifier,
+                "declaration_type": declaration_type,
+                "live": list(LIVE_STATES),
+            },
+        )
+        return EcfCreationFacts(
+            placement=Placement(row["cohort_id"], row["delivery_partner_id"], row["mentor_user_id"]),
+            fundable=bool(row["fundable"]),
+            original_id=row["original_id"],
+        )
 
     async def lock_slot(self, user_id: uuid.UUID, course_identifier: str, declaration_type: str) -> None:
         """Serialise submissions for one participant, course and declaration type until commit."""
@@ -155,39 +296,6 @@ class DeclarationWriteRepository(ParticipantLookup):
             text("SELECT 1 FROM participant_profiles WHERE id = :id FOR SHARE"), {"id": profile_id}
         )
 
-    async def live_declaration_exists(
-        self, programme: str, user_id: uuid.UUID, course_identifier: str, declaration_type: str
-    ) -> bool:
-        row = await self._one(
-            """SELECT 1 FROM participant_declarations
-                WHERE programme = :programme AND user_id = :user_id AND course_identifier = :course
-                  AND declaration_type = :declaration_type AND state = ANY(:live) LIMIT 1""",
-            {
-                "programme": programme,
-                "user_id": user_id,
-                "course": course_identifier,
-                "declaration_type": declaration_type,
-                "live": list(LIVE_STATES),
-            },
-        )
-        return row is not None
-
-    async def has_provider_induction_record(
-        self, profile_id: uuid.UUID, lead_provider_id: uuid.UUID | None, schedule_id: uuid.UUID
-    ) -> bool:
-        if lead_provider_id is None:
-            return False
-        row = await self._one(
-            """SELECT 1 FROM induction_records ir
-                 JOIN induction_programmes ip ON ip.id = ir.induction_programme_id
-                 JOIN partnerships p ON p.id = ip.partnership_id
-                WHERE ir.participant_profile_id = :profile_id AND p.lead_provider_id = :lead_provider_id
-                  AND ir.schedule_id = :schedule_id
-                LIMIT 1""",
-            {"profile_id": profile_id, "lead_provider_id": lead_provider_id, "schedule_id": schedule_id},
-        )
-        return row is not None
-
     async def npq_contract_exists(
         self, npq_lead_provider_id: uuid.UUID | None, cohort_id: uuid.UUID, course_identifier: str
     ) -> bool:
@@ -200,41 +308,6 @@ class DeclarationWriteRepository(ParticipantLookup):
             {"lp": npq_lead_provider_id, "cohort_id": cohort_id, "course": course_identifier},
         )
         return row is not None
-
-    async def placement(
-        self, profile_id: uuid.UUID, lead_provider_id: uuid.UUID | None, declaration_date: datetime
-    ) -> Placement:
-        """Cohort from the caller's latest induction record; delivery partner and mentor from the
-        latest one that had started by the declaration date."""
-        if lead_provider_id is None:
-            return Placement(None, None, None)
-        params = {"profile_id": profile_id, "lead_provider_id": lead_provider_id, "date": declaration_date}
-        base = """FROM induction_records ir
-                    JOIN induction_programmes ip ON ip.id = ir.induction_programme_id
-                    JOIN partnerships p ON p.id = ip.partnership_id
-                    JOIN schedules s ON s.id = ir.schedule_id
-                    LEFT JOIN participant_profiles mp ON mp.id = ir.mentor_profile_id
-                    LEFT JOIN participant_identities mpi ON mpi.id = mp.participant_identity_id
-                   WHERE ir.participant_profile_id = :profile_id AND p.lead_provider_id = :lead_provider_id"""
-        order = "ORDER BY ir.start_date DESC, ir.created_at DESC, ir.id DESC LIMIT 1"
-        latest = await self._one(f"SELECT s.cohort_id {base} {order}", params)
-        started = await self._one(
-            f"""SELECT p.delivery_partner_id, mpi.user_id AS mentor_user_id {base}
-                  AND ir.start_date <= :date {order}""",
-            params,
-        )
-        return Placement(
-            cohort_id=latest["cohort_id"] if latest else None,
-            delivery_partner_id=started["delivery_partner_id"] if started else None,
-            mentor_user_id=started["mentor_user_id"] if started else None,
-        )
-
-    async def ecf_fundable(self, profile_id: uuid.UUID) -> bool:
-        row = await self._one(
-            "SELECT status FROM ecf_participant_eligibilities WHERE participant_profile_id = :id",
-            {"id": profile_id},
-        )
-        return bool(row and row["status"] == "eligible")
 
     async def npq_fundable(self, application_id: uuid.UUID) -> bool:
         """Eligible for funding and not already funded for this course (or its rebranded twin)."""
@@ -262,14 +335,7 @@ class DeclarationWriteRepository(ParticipantLookup):
     ) -> uuid.UUID | None:
         """The oldest live declaration of another user who shares this user's TRN."""
         row = await self._one(
-            """SELECT d.id FROM participant_declarations d
-                 JOIN teacher_profiles other ON other.user_id = d.user_id
-                 JOIN teacher_profiles mine ON mine.user_id = :user_id
-                WHERE mine.trn IS NOT NULL AND other.trn = mine.trn AND d.user_id <> :user_id
-                  AND d.programme = :programme AND d.course_identifier = :course
-                  AND d.declaration_type = :declaration_type AND d.superseded_by_id IS NULL
-                  AND d.state = ANY(:live)
-                ORDER BY d.created_at, d.id LIMIT 1""",
+            _ORIGINAL_BY_TRN,
             {
                 "user_id": user_id,
                 "programme": programme,
@@ -320,31 +386,58 @@ class DeclarationWriteRepository(ParticipantLookup):
         )
         return uuid.UUID(str(row["id"]))
 
-    async def link_attempt(self, attempt_id: uuid.UUID, declaration_id: uuid.UUID) -> None:
-        await self.session.execute(
-            text(
-                "UPDATE participant_declaration_attempts SET participant_declaration_id = :d WHERE id = :id"
-            ),
-            {"d": declaration_id, "id": attempt_id},
-        )
-
     async def insert_declaration(self, new: NewDeclaration) -> uuid.UUID:
-        """Insert inside a savepoint, so a unique-index refusal leaves the transaction usable."""
+        """Insert unless the slot already holds a live declaration: the partial unique index is the
+        conflict target, so a refusal leaves the transaction usable without a savepoint."""
         params = {k: getattr(new, k) for k in NewDeclaration.__dataclass_fields__}
         columns = ", ".join(params)
         values = ", ".join(f":{k}" for k in params)
-        try:
-            async with self.session.begin_nested():
-                row = await self._one(
-                    f"INSERT INTO participant_declarations (id, {columns}) "
-                    f"VALUES (gen_random_uuid(), {values}) RETURNING id",
-                    params,
-                )
-        except IntegrityError as exc:
-            if "uq_participant_declarations_live" in str(exc.orig):
-                raise DuplicateLiveDeclaration() from exc
-            raise
+        row = await self._one(
+            f"INSERT INTO participant_declarations (id, {columns}) "
+            f"VALUES (gen_random_uuid(), {values}) "
+            "ON CONFLICT (participant_profile_id, course_identifier, declaration_type) "
+            f"WHERE {LIVE_CONDITION} DO NOTHING RETURNING id",
+            params,
+        )
+        if row is None:
+            raise DuplicateLiveDeclaration()
         return uuid.UUID(str(row["id"]))
+
+    async def record_new_declaration(
+        self,
+        declaration_id: uuid.UUID,
+        states: Sequence[tuple[str, str | None]],
+        *,
+        statement_id: uuid.UUID | None,
+        line_item_state: str,
+        attempt_id: uuid.UUID | None,
+    ) -> None:
+        """A new declaration's state history, its statement line item and its attempt's link,
+        written by one statement."""
+        params: dict[str, object] = {"d": declaration_id}
+        rows = []
+        for i, (state, reason) in enumerate(states):
+            params[f"state{i}"], params[f"reason{i}"] = state, reason
+            rows.append(f"(gen_random_uuid(), :d, :state{i}, CAST(:reason{i} AS varchar))")
+        parts = [
+            "INSERT INTO declaration_states (id, participant_declaration_id, state, state_reason) "
+            f"VALUES {', '.join(rows)}"
+        ]
+        if statement_id is not None:
+            params["statement_id"], params["line_item_state"] = statement_id, line_item_state
+            parts.append(
+                "INSERT INTO statement_line_items (id, statement_id, participant_declaration_id, state) "
+                "VALUES (gen_random_uuid(), :statement_id, :d, :line_item_state) "
+                "ON CONFLICT (participant_declaration_id, statement_id, state) DO NOTHING"
+            )
+        if attempt_id is not None:
+            params["attempt_id"] = attempt_id
+            parts.append(
+                "UPDATE participant_declaration_attempts SET participant_declaration_id = :d"
+                " WHERE id = :attempt_id"
+            )
+        ctes = ", ".join(f"w{i} AS ({part})" for i, part in enumerate(parts))
+        await self.session.execute(text(f"WITH {ctes} SELECT 1"), params)
 
     async def record_state(self, declaration_id: uuid.UUID, state: str, reason: str | None = None) -> None:
         await self.session.execute(

@@ -90,14 +90,3 @@ class ParticipantLookup:
             {"user_id": user_id},
         )
         return {r[0] for r in rows}
-
-    # --- rule inputs --------------------------------------------------------------------------
-
-    async def milestone(self, schedule_id: uuid.UUID, declaration_type: str) -> Milestone | None:
-        row = await self._one(
-            """SELECT start_date, milestone_date FROM milestones
-                WHERE schedule_id = :schedule_id AND declaration_type = :declaration_type
-                ORDER BY start_date LIMIT 1""",
-            {"schedule_id": schedule_id, "declaration_type": declaration_type},
-        )
-        return Milestone(**row) if row else None
