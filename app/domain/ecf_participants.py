@@ -226,12 +226,11 @@ class EcfParticipantService:
         found = await self._assemble([row.user_id])
         if found:
             return found[0]
-        updated = await self.repo.user_updated_at([row.user_id])
         return V3Participant(
             user_id=row.user_id,
             full_name=row.full_name,
             teacher_reference_number=row.teacher_trn,
-            updated_at=updated.get(row.user_id, row.user_updated_at),
+            updated_at=row.user_updated_at,
             enrolments=[],
             id_changes=await self.repo.id_changes([row.user_id]),
         )
@@ -240,7 +239,6 @@ class EcfParticipantService:
         if not user_ids:
             return []
         enrolments = await self.repo.enrolments_for_users(self.provider.lead_provider_id, user_ids)
-        updated = await self.repo.user_updated_at(user_ids)
         changes = await self.repo.id_changes(user_ids)
         states = await self.repo.latest_provider_states(
             [e.participant_profile_id for e in enrolments], self.provider.cpd_lead_provider_id
@@ -267,7 +265,9 @@ class EcfParticipantService:
                     full_name=first.full_name,
                     # v3 shows the teacher profile's TRN only (no fallback to validation data)
                     teacher_reference_number=first.teacher_trn,
-                    updated_at=updated.get(user_id, first.user_updated_at),
+                    # users.updated_at is already the latest change to anything shown: the
+                    # propagation triggers (migration 0002) copy every newer child timestamp up.
+                    updated_at=first.user_updated_at,
                     enrolments=[self._enrolment(r, state_by_key) for r in rows],
                     id_changes=changes_by_user.get(user_id, []),
                 )

@@ -346,27 +346,6 @@ class EcfParticipantRepository:
         """
         return _enrolments(await self.session.execute(text(sql), params))
 
-    async def user_updated_at(self, user_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, datetime]:
-        """Latest change to anything a v3 participant shows: user, identities, ECF profiles, records."""
-        if not user_ids:
-            return {}
-        sql = """
-            SELECT u.id, GREATEST(
-                u.updated_at,
-                (SELECT max(pi.updated_at) FROM participant_identities pi WHERE pi.user_id = u.id),
-                (SELECT max(pp.updated_at) FROM participant_profiles pp
-                   JOIN participant_identities pi ON pi.id = pp.participant_identity_id
-                  WHERE pi.user_id = u.id AND pp.profile_type IN ('ect', 'mentor')),
-                (SELECT max(ir.updated_at) FROM induction_records ir
-                   JOIN participant_profiles pp ON pp.id = ir.participant_profile_id
-                   JOIN participant_identities pi ON pi.id = pp.participant_identity_id
-                  WHERE pi.user_id = u.id AND pp.profile_type IN ('ect', 'mentor'))
-            ) AS updated_at
-              FROM users u WHERE u.id = ANY(:user_ids)
-        """
-        result = await self.session.execute(text(sql), {"user_ids": list(user_ids)})
-        return {row[0]: row[1] for row in result}
-
     async def id_changes(self, user_ids: Sequence[uuid.UUID]) -> list[IdChangeRow]:
         if not user_ids:
             return []
