@@ -34,8 +34,9 @@ UNSTORABLE_TEXT_DETAIL = "The request contains characters that cannot be stored 
 # statement ran past statement_timeout. Nothing of the request was kept; retrying later is safe.
 DATABASE_UNAVAILABLE = ("Service unavailable", "The service is temporarily unavailable. Try again later.")
 # query_canceled (statement_timeout), lock_not_available, too_many_connections, admin/crash
-# shutdown, cannot_connect_now; class 08 is every connection exception.
-UNAVAILABLE_SQLSTATES = {"57014", "55P03", "53300", "57P01", "57P02", "57P03"}
+# shutdown, cannot_connect_now, and the transaction rollbacks PostgreSQL asks clients to retry
+# (deadlock_detected, serialization_failure); class 08 is every connection exception.
+UNAVAILABLE_SQLSTATES = {"57014", "55P03", "53300", "57P01", "57P02", "57P03", "40P01", "40001"}
 RETRY_AFTER_SECONDS = "5"
 
 

@@ -27,7 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from app.api.errors import DATABASE_UNAVAILABLE
 from app.domain import declaration_submission as rules
 from tests.reliability.fault_tools import TcpProxy, clients, five_hundreds, servers, timed
-from tests.reliability.test_races import V3, declaration, ects, rows
+from tests.reliability.test_races import V3, declaration, ects, rows, withdrawal
 from tests.servers import server_env, start_server, stop_server
 
 log = logging.getLogger(__name__)
@@ -266,3 +266,74 @@ async def test_a_statement_stuck_behind_a_lock_is_cancelled_by_statement_timeout
         assert warnings and "57014" in warnings[0]["message"], warnings
     FIGURES["statement_timeout_seconds"] = round(seconds, 2)
     log.info("statement timeout answered in %.2f s", seconds)
+
+
+# ---- deadlock ----------------------------------------------------------------------------------------
+
+
+async def wait_for_advisory_waiter(engine: AsyncEngine, seconds: float = 15.0) -> None:
+    """Until another session of this database waits for an advisory lock."""
+    deadline = asyncio.get_running_loop().time() + seconds
+    async with engine.connect() as conn:
+        while True:
+            waiting = (
+                await conn.execute(
+                    text(
+                        "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+                        " AND wait_event_type = 'Lock' AND wait_event = 'advisory'"
+                    )
+                )
+            ).scalar_one()
+            if waiting:
+                return
+            assert asyncio.get_running_loop().time() < deadline, "no session waits for the advisory lock"
+            await asyncio.sleep(0.02)
+
+
+async def test_a_deadlock_victim_gets_a_503_and_its_retry_succeeds(
+    database_url: str, committed: async_sessionmaker[AsyncSession], engine: AsyncEngine
+) -> None:
+    """A withdrawal locks the training record, then (by trigger) the record's latest-records lock;
+    another session holding that lock then waits for the record: PostgreSQL aborts the request's
+    transaction (it waited first). The provider gets the retryable 503, nothing of it is kept, and
+    the same request succeeds afterwards."""
+    lp, (participant, *_) = await ects(committed, 1)
+    key = f"latest-induction-records:{participant.profile.id}"
+    path = f"/api/v3/participants/ecf/{participant.id}/withdraw"
+    async with (
+        servers(database_url, 1) as (server,),
+        clients([server], lp.headers) as (client,),
+    ):
+        async with engine.connect() as blocker:
+            transaction = await blocker.begin()
+            try:
+                await blocker.execute(
+                    text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"), {"key": key}
+                )
+                request = asyncio.create_task(client.put(path, json=withdrawal()))
+                await wait_for_advisory_waiter(engine)  # the request holds the record, waits for the key
+                await blocker.execute(
+                    text("SELECT 1 FROM participant_profiles WHERE id = :id FOR UPDATE"),
+                    {"id": participant.profile.id},
+                )
+                response = await request
+            finally:
+                await transaction.rollback()
+        assert_unavailable(response)
+        assert response.headers["retry-after"].isdigit()
+        assert (
+            await rows(
+                committed,
+                "SELECT id FROM participant_profile_states WHERE participant_profile_id = :p",
+                p=participant.profile.id,
+            )
+            == []
+        )
+        again = await client.put(path, json=withdrawal())
+        assert again.status_code == 200, again.text
+        warnings = [
+            line
+            for line in server.log_lines()
+            if line.get("logger") == "cpd_api.errors" and line.get("level") == "warning"
+        ]
+        assert warnings and "40P01" in warnings[0]["message"], warnings
