@@ -28,13 +28,23 @@ from app.api.errors import DATABASE_UNAVAILABLE
 from app.domain import declaration_submission as rules
 from tests.reliability.fault_tools import TcpProxy, clients, five_hundreds, servers, timed
 from tests.reliability.test_races import V3, declaration, ects, rows, withdrawal
-from tests.servers import server_env, start_server, stop_server
+from tests.servers import Server, server_env, start_server, stop_server
 
 log = logging.getLogger(__name__)
 UNAVAILABLE = {"errors": [{"title": DATABASE_UNAVAILABLE[0], "detail": DATABASE_UNAVAILABLE[1]}]}
 DUPLICATE = {"errors": [{"title": "base", "detail": rules.ALREADY_DECLARED}]}
 LIST = "/api/v3/participants/ecf"
 FIGURES: dict[str, Any] = {}
+
+
+def assert_logged_sqlstate(server: Server, sqlstate: str) -> None:
+    """The server's first error-log warning names the database failure's SQLSTATE."""
+    warnings = [
+        line
+        for line in server.log_lines()
+        if line.get("logger") == "cpd_api.errors" and line.get("level") == "warning"
+    ]
+    assert warnings and sqlstate in warnings[0]["message"], warnings
 
 
 def assert_unavailable(response: httpx.Response) -> None:
@@ -258,12 +268,7 @@ async def test_a_statement_stuck_behind_a_lock_is_cancelled_by_statement_timeout
         # The lock gone, the same request is stored.
         again = await client.post(V3, json=payload)
         assert again.status_code == 200, again.text
-        warnings = [
-            line
-            for line in server.log_lines()
-            if line.get("logger") == "cpd_api.errors" and line.get("level") == "warning"
-        ]
-        assert warnings and "57014" in warnings[0]["message"], warnings
+        assert_logged_sqlstate(server, "57014")
     FIGURES["statement_timeout_seconds"] = round(seconds, 2)
     log.info("statement timeout answered in %.2f s", seconds)
 
@@ -331,9 +336,4 @@ async def test_a_deadlock_victim_gets_a_503_and_its_retry_succeeds(
         )
         again = await client.put(path, json=withdrawal())
         assert again.status_code == 200, again.text
-        warnings = [
-            line
-            for line in server.log_lines()
-            if line.get("logger") == "cpd_api.errors" and line.get("level") == "warning"
-        ]
-        assert warnings and "40P01" in warnings[0]["message"], warnings
+        assert_logged_sqlstate(server, "40P01")
