@@ -15,6 +15,7 @@ from sqlalchemy import text
 
 from app.domain.npq_courses import REBRANDED_NPQ_COURSES
 from app.repositories.participant_lookup import (
+    ACTIVE_PROFILE_TYPES,
     PROFILE_COLUMNS,
     Identity,
     Milestone,
@@ -124,6 +125,11 @@ _PLACEMENT_FROM = """FROM induction_records ir
    WHERE ir.participant_profile_id = :profile_id AND p.lead_provider_id = :lead_provider_id"""
 _PLACEMENT_ORDER = "ORDER BY ir.start_date DESC, ir.created_at DESC, ir.id DESC LIMIT 1"
 
+# The provider's NPQ contract for a cohort and course.
+_NPQ_CONTRACT = """SELECT 1 FROM npq_contracts
+    WHERE npq_lead_provider_id = :npq_lead_provider_id AND cohort_id = :cohort_id
+      AND course_identifier = :course"""
+
 # The oldest live declaration of another user who shares this user's TRN.
 _ORIGINAL_BY_TRN = """SELECT d.id FROM participant_declarations d
      JOIN teacher_profiles other ON other.user_id = d.user_id
@@ -190,14 +196,12 @@ class DeclarationWriteRepository(ParticipantLookup):
         npq_lead_provider_id: uuid.UUID | None,
     ) -> SubmissionFacts:
         row = await self._one(
-            """SELECT st.state, st.created_at AS state_at, m.start_date, m.milestone_date,
+            f"""SELECT st.state, st.created_at AS state_at, m.start_date, m.milestone_date,
                       EXISTS (SELECT 1 FROM participant_declarations d
                                WHERE d.programme = :programme AND d.user_id = :user_id
                                  AND d.course_identifier = :course AND d.declaration_type = :declaration_type
                                  AND d.state = ANY(:live)) AS live_declaration,
-                      ARRAY(SELECT DISTINCT pp.profile_type FROM participant_profiles pp
-                              JOIN participant_identities pi ON pi.id = pp.participant_identity_id
-                             WHERE pi.user_id = :user_id AND pp.status = 'active') AS profile_types,
+                      ARRAY({ACTIVE_PROFILE_TYPES}) AS profile_types,
                       (CAST(:lead_provider_id AS uuid) IS NOT NULL AND EXISTS (
                            SELECT 1 FROM induction_records ir
                              JOIN induction_programmes ip ON ip.id = ir.induction_programme_id
@@ -205,10 +209,8 @@ class DeclarationWriteRepository(ParticipantLookup):
                             WHERE ir.participant_profile_id = :profile_id
                               AND p.lead_provider_id = :lead_provider_id
                               AND ir.schedule_id = :schedule_id)) AS has_provider_record,
-                      (CAST(:npq_lead_provider_id AS uuid) IS NOT NULL AND EXISTS (
-                           SELECT 1 FROM npq_contracts c
-                            WHERE c.npq_lead_provider_id = :npq_lead_provider_id
-                              AND c.cohort_id = :cohort_id AND c.course_identifier = :course)) AS npq_contract
+                      (CAST(:npq_lead_provider_id AS uuid) IS NOT NULL
+                       AND EXISTS ({_NPQ_CONTRACT})) AS npq_contract
                  FROM (SELECT 1) AS one
                  LEFT JOIN LATERAL (
                      SELECT state, created_at FROM participant_profile_states
@@ -302,10 +304,12 @@ class DeclarationWriteRepository(ParticipantLookup):
         if npq_lead_provider_id is None:
             return False
         row = await self._one(
-            """SELECT 1 FROM npq_contracts
-                WHERE npq_lead_provider_id = :lp AND cohort_id = :cohort_id AND course_identifier = :course
-                LIMIT 1""",
-            {"lp": npq_lead_provider_id, "cohort_id": cohort_id, "course": course_identifier},
+            f"{_NPQ_CONTRACT} LIMIT 1",
+            {
+                "npq_lead_provider_id": npq_lead_provider_id,
+                "cohort_id": cohort_id,
+                "course": course_identifier,
+            },
         )
         return row is not None
 

@@ -44,6 +44,12 @@ PROFILE_COLUMNS = """
 """
 
 
+# The kinds of the user's active training records (ect, mentor, npq).
+ACTIVE_PROFILE_TYPES = """SELECT DISTINCT pp.profile_type FROM participant_profiles pp
+     JOIN participant_identities pi ON pi.id = pp.participant_identity_id
+    WHERE pi.user_id = :user_id AND pp.status = 'active'"""
+
+
 class ParticipantLookup:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
@@ -81,12 +87,5 @@ class ParticipantLookup:
         return Profile(**row) if row else None
 
     async def active_profile_types(self, user_id: uuid.UUID) -> set[str]:
-        rows = await self.session.execute(
-            text(
-                """SELECT DISTINCT pp.profile_type FROM participant_profiles pp
-                     JOIN participant_identities pi ON pi.id = pp.participant_identity_id
-                    WHERE pi.user_id = :user_id AND pp.status = 'active'"""
-            ),
-            {"user_id": user_id},
-        )
+        rows = await self.session.execute(text(ACTIVE_PROFILE_TYPES), {"user_id": user_id})
         return {r[0] for r in rows}
