@@ -35,6 +35,9 @@ from app.models import Base
 from app.settings import Environment, Settings
 from tests.contract import validate_exchange
 
+# A hung test reports the database's locks and fails instead of stalling the run.
+from tests.watchdog import pytest_configure, pytest_runtest_protocol, watch_database  # noqa: F401
+
 ROOT = Path(__file__).resolve().parent.parent
 # TEST_DATABASE_NAME lets several runs share one server without clobbering each other.
 TEST_DATABASE = os.environ.get("TEST_DATABASE_NAME", "cpd_api_test")
@@ -87,6 +90,7 @@ def database_url() -> str:
     url = _test_database_url()
     # The schema comes from the migrations themselves, applied from scratch each run.
     in_thread(lambda: upgrade(url))
+    watch_database(url)
     return url
 
 
