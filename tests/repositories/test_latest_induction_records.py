@@ -107,6 +107,59 @@ async def test_deleting_a_record_falls_back_to_the_previous_one(session: AsyncSe
     await assert_consistent(session)
 
 
+async def test_statements_writing_many_records_refresh_every_training_record_they_touch(
+    session: AsyncSession,
+) -> None:
+    """One INSERT, UPDATE or DELETE over several training records (a bulk load, an operator's
+    change) refreshes each of them once, at the end of the statement (migration 0015)."""
+    lp = await f.provider(session)
+    people = [await f.participant(session, lp.lead_provider, 2022, start_date=f.at(-100)) for _ in range(4)]
+    ids = [p.record.id for p in people]
+    profiles = [p.profile.id for p in people]
+    # A later placement for every one of them, in one statement.
+    await session.execute(
+        text(
+            "INSERT INTO induction_records (id, participant_profile_id, induction_programme_id, schedule_id,"
+            " start_date, induction_status, training_status, created_at, updated_at)"
+            " SELECT gen_random_uuid(), participant_profile_id, induction_programme_id, schedule_id,"
+            " now() - interval '5 days', 'active', 'active', now(), now()"
+            " FROM induction_records WHERE id = ANY(:ids)"
+        ),
+        {"ids": ids},
+    )
+    for record, profile in zip(ids, profiles, strict=True):
+        assert [r["induction_record_id"] for r in await rows(session, profile)] not in ([], [record])
+    await assert_consistent(session)
+    # Close the new placements together: each training record falls back to its first one.
+    await session.execute(
+        text(
+            "UPDATE induction_records SET start_date = now() - interval '200 days'"
+            " WHERE participant_profile_id = ANY(:profiles) AND NOT id = ANY(:ids)"
+        ),
+        {"profiles": profiles, "ids": ids},
+    )
+    for record, profile in zip(ids, profiles, strict=True):
+        assert [r["induction_record_id"] for r in await rows(session, profile)] == [record]
+    await assert_consistent(session)
+    # Move two records to another training record in one statement: both records are refreshed.
+    await session.execute(
+        text("UPDATE induction_records SET participant_profile_id = :to WHERE id = ANY(:ids)"),
+        {"to": profiles[3], "ids": ids[:2]},
+    )
+    for record, profile in zip(ids[:2], profiles[:2], strict=True):
+        remaining = [r["induction_record_id"] for r in await rows(session, profile)]
+        assert len(remaining) == 1 and remaining != [record]
+    await assert_consistent(session)
+    # Delete all of them at once.
+    await session.execute(
+        text("DELETE FROM induction_records WHERE participant_profile_id = ANY(:profiles)"),
+        {"profiles": profiles},
+    )
+    for profile in profiles:
+        assert await rows(session, profile) == []
+    await assert_consistent(session)
+
+
 async def test_challenging_a_partnership_hides_its_records_and_reverting_restores_them(
     session: AsyncSession,
 ) -> None:
