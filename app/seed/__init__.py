@@ -37,6 +37,7 @@ from app.models import (
     CpdLeadProvider,
     DeclarationStateChange,
     DeliveryPartner,
+    EcfLatestInductionRecord,
     EcfParticipantEligibility,
     EcfParticipantValidationData,
     InductionCoordinatorProfile,
@@ -177,6 +178,15 @@ def build_sandbox(*, settings: Settings, today: date) -> Sandbox:
     return Sandbox(rows, b.defaults)
 
 
+# Table names from the ORM models, never from input.
+_SEEDED_TABLES = tuple(
+    dict.fromkeys(
+        [model.__tablename__ for model in (*REFERENCE_ORDER, *SANDBOX_ORDER)]
+        + [EcfLatestInductionRecord.__tablename__]
+    )
+)
+
+
 async def seed_reference_data(session: AsyncSession) -> SeedReport:
     """Cohorts, schedules, milestones, providers, NPQ courses and contracts. Safe in production."""
     report = await build_reference().insert(session, REFERENCE_ORDER)
@@ -196,7 +206,9 @@ async def seed_sandbox(session: AsyncSession, *, settings: Settings, today: date
     # A bulk load leaves the planner's statistics describing empty tables until autovacuum comes
     # round (never, inside a transaction that is still open), and nested-loop plans chosen for
     # empty tables turn the visibility queries quadratic. ANALYZE counts this transaction's rows.
-    await session.execute(text("ANALYZE"))
+    # Only the tables the seed fills (and the one its triggers fill): the system catalogs need no
+    # fresh statistics, and their locks would be held until the seed's transaction ends.
+    await session.execute(text(f"ANALYZE {', '.join(_SEEDED_TABLES)}"))
     return report
 
 
