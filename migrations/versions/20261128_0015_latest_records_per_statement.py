@@ -73,19 +73,28 @@ ROW_TRIGGERS = (
 )
 
 
-def upgrade() -> None:
-    for function, _event, _condition, _profiles in ROW_TRIGGERS:
+def _drop(functions: Sequence[str]) -> None:
+    for function in functions:
         op.execute(f"DROP TRIGGER trg_{function} ON induction_records")
         op.execute(f"DROP FUNCTION {function}()")
+
+
+def _create_function(function: str, body: str) -> None:
+    op.execute(
+        f"CREATE FUNCTION {function}() RETURNS trigger LANGUAGE plpgsql"
+        f" SET plan_cache_mode = force_custom_plan AS $$\n{body}\nEND $$;"
+    )
+
+
+def upgrade() -> None:
+    _drop([function for function, *_ in ROW_TRIGGERS])
     for function, event, transition, profiles in STATEMENT_TRIGGERS:
-        op.execute(
-            f"CREATE FUNCTION {function}() RETURNS trigger LANGUAGE plpgsql"
-            " SET plan_cache_mode = force_custom_plan AS $$\n"
-            "DECLARE\n    profiles uuid[];\n"
-            f"BEGIN\n    profiles := {profiles};\n"
+        _create_function(
+            function,
+            f"DECLARE\n    profiles uuid[];\nBEGIN\n    profiles := {profiles};\n"
             "    IF cardinality(profiles) > 0 THEN\n"
             "        PERFORM cpd_refresh_latest_induction_records(profiles);\n"
-            "    END IF;\n    RETURN NULL;\nEND $$;"
+            "    END IF;\n    RETURN NULL;",
         )
         op.execute(
             f"CREATE TRIGGER trg_{function} AFTER {event} ON induction_records"
@@ -94,14 +103,11 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    for function, _event, _transition, _profiles in STATEMENT_TRIGGERS:
-        op.execute(f"DROP TRIGGER trg_{function} ON induction_records")
-        op.execute(f"DROP FUNCTION {function}()")
+    _drop([function for function, *_ in STATEMENT_TRIGGERS])
     for function, event, condition, profiles in ROW_TRIGGERS:
-        op.execute(
-            f"CREATE FUNCTION {function}() RETURNS trigger LANGUAGE plpgsql"
-            " SET plan_cache_mode = force_custom_plan AS $$\n"
-            f"BEGIN\n    PERFORM cpd_refresh_latest_induction_records({profiles});\n    RETURN NULL;\nEND $$;"
+        _create_function(
+            function,
+            f"BEGIN\n    PERFORM cpd_refresh_latest_induction_records({profiles});\n    RETURN NULL;",
         )
         when = f" WHEN ({condition})" if condition else ""
         op.execute(
