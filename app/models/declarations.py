@@ -32,16 +32,29 @@ class ParticipantDeclaration(IdMixin, TimestampMixin, Base):
             unique=True,
             postgresql_where=text(_LIVE_STATES),
         ),
-        Index("ix_participant_declarations_provider_created", "cpd_lead_provider_id", "created_at", "id"),
+        # The list paths read these alone, updated_since filters included (migration 0016).
+        Index(
+            "ix_participant_declarations_provider_created",
+            "cpd_lead_provider_id",
+            "created_at",
+            "id",
+            postgresql_include=["updated_at"],
+        ),
         # Live ECF declarations by training record, with what a list page needs (inherited
         # declarations after a transfer are found from the index alone, by a hash join).
         Index(
             "ix_participant_declarations_live_ecf_profile",
             "participant_profile_id",
-            postgresql_include=["cpd_lead_provider_id", "created_at", "id"],
+            postgresql_include=["cpd_lead_provider_id", "created_at", "id", "updated_at"],
             postgresql_where=text(f"programme = 'ecf' AND {_LIVE_STATES}"),
         ),
-        Index("ix_participant_declarations_provider_updated", "cpd_lead_provider_id", "updated_at"),
+        # A provider's recently updated declarations, in page order after a small sort.
+        Index(
+            "ix_participant_declarations_provider_updated",
+            "cpd_lead_provider_id",
+            "updated_at",
+            postgresql_include=["created_at", "id"],
+        ),
         Index("ix_participant_declarations_user", "user_id"),
         Index("ix_participant_declarations_profile", "participant_profile_id"),
     )

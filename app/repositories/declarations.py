@@ -133,24 +133,39 @@ _INHERITED_PAGE = """
 """
 
 
-def _page_sql(filters: DeclarationFilters, params: dict[str, Any]) -> str:
+# Up to this many of the caller's declarations updated since the filter's time are sorted into
+# page order; more than that and walking the caller's declarations in page order is cheaper.
+UPDATED_FEW = 20_000
+_UPDATED_COUNT = """
+    SELECT count(*) FROM (
+        SELECT 1 FROM participant_declarations d
+         WHERE d.cpd_lead_provider_id = :cpd_lead_provider_id AND d.updated_at >= :updated_since
+         LIMIT :cap) capped
+"""
+
+
+def _page_sql(filters: DeclarationFilters, params: dict[str, Any], *, few_updated: bool = False) -> str:
     """Ids of one page in (created_at, id) order.
 
     The caller's own declarations and the inherited ones are taken apart, each in page order and
     cut at offset + limit, so the own part walks the (provider, created_at, id) index instead of
-    testing the inherited condition against every declaration of every provider.
+    testing the inherited condition against every declaration of every provider. With
+    `few_updated` (an updated_since filter that matches few of the caller's declarations) the own
+    part reads just those through the (provider, updated_at) index and sorts them: walking in page
+    order would pass every older declaration first, since recent updates sit at the end of it.
     """
     params["page_end"] = params["limit"] + params["offset"]
     extra = "".join(f" AND {c}" for c in _filter_clauses(filters, params))
-    own = f"""
-        (SELECT d.id, d.created_at FROM participant_declarations d
-          WHERE {_OWN}{extra}
-          ORDER BY d.created_at, d.id LIMIT :page_end)"""
+    # OFFSET 0 keeps the planner from reading the subquery in the outer query's order.
+    source = (
+        f"(SELECT d.id, d.created_at FROM participant_declarations d WHERE {_OWN}{extra} OFFSET 0) d"
+        if few_updated
+        else f"participant_declarations d WHERE {_OWN}{extra}"
+    )
+    in_order = f"SELECT d.id, d.created_at FROM {source} ORDER BY d.created_at, d.id"
     if params.get("lead_provider_id") is None:
-        return f"""
-            SELECT d.id, d.created_at FROM participant_declarations d
-             WHERE {_OWN}{extra}
-             ORDER BY d.created_at, d.id LIMIT :limit OFFSET :offset"""
+        return f"{in_order} LIMIT :limit OFFSET :offset"
+    own = f"({in_order} LIMIT :page_end)"
     inherited = f"({_INHERITED_PAGE}{extra} ORDER BY d.created_at, d.id LIMIT :page_end)"
     return f"""
         SELECT id, created_at FROM ({own} UNION ALL {inherited}) both_parts
@@ -183,8 +198,19 @@ class DeclarationRepository:
             "limit": page.limit,
             "offset": page.offset,
         }
+        few_updated = False
+        if filters.updated_since is not None:
+            updated = await self.session.execute(
+                text(_UPDATED_COUNT),
+                {
+                    "cpd_lead_provider_id": cpd_lead_provider_id,
+                    "updated_since": filters.updated_since,
+                    "cap": UPDATED_FEW + 1,
+                },
+            )
+            few_updated = updated.scalar_one() <= UPDATED_FEW
         sql = f"""
-            WITH page AS ({_page_sql(filters, params)})
+            WITH page AS ({_page_sql(filters, params, few_updated=few_updated)})
             {_DETAILS} JOIN page ON page.id = d.id
             ORDER BY d.created_at, d.id
         """

@@ -161,6 +161,43 @@ async def test_pages_interleave_own_and_inherited_declarations(
         assert three == want[3:], version
 
 
+@pytest.mark.parametrize("few", [True, False], ids=["sorted-recent-updates", "walk-in-page-order"])
+async def test_updated_since_pages_are_the_same_whichever_way_they_are_read(
+    client: httpx.AsyncClient, session: AsyncSession, monkeypatch: pytest.MonkeyPatch, few: bool
+) -> None:
+    """With updated_since the caller's part is read through recent updates when they are few, by
+    walking every declaration in page order otherwise; both give the same pages, inherited
+    declarations and the inclusive (v3) or exclusive (v1/v2) bound included."""
+    if not few:
+        monkeypatch.setattr("app.repositories.declarations.UPDATED_FEW", 0)
+    old, new = await f.provider(session), await f.provider(session)
+    p = await f.participant(session, old.lead_provider, induction_status="leaving", end_date=f.at(-3))
+    await f.induction_record(
+        session, p, await f.programme(session, new.lead_provider, 2022), start_date=f.at(-2)
+    )
+    others = [await f.participant(session, new.lead_provider, 2022) for _ in range(3)]
+    inherited = await f.declaration(
+        session, p, old, state="eligible", created_at=f.at(-20), updated_at=f.at(-1)
+    )
+    # Created in one order, updated in another: pages follow creation.
+    mine = [
+        await f.declaration(session, q, new, created_at=f.at(-19 + i), updated_at=f.at(-1 - i))
+        for i, q in enumerate(others)
+    ]
+    await f.declaration(
+        session, p, new, declaration_type="retained-1", created_at=f.at(-5), updated_at=f.at(-9)
+    )
+    since = mine[1].updated_at
+    edge = since.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    v3 = [str(d.id) for d in (inherited, mine[0], mine[1])]
+    for n, want in ((1, v3[:2]), (2, v3[2:])):
+        page = f"{LISTS['v3']}?filter[updated_since]={edge}&page[per_page]=2&page[page]={n}"
+        assert ids(await client.get(page, headers=new.headers)) == want
+    # v1/v2 leave out the declaration updated exactly at the bound.
+    v1 = await client.get(f"{LISTS['v1']}?filter[updated_since]={edge}", headers=new.headers)
+    assert ids(v1) == [str(inherited.id), str(mine[0].id)]
+
+
 async def test_other_providers_declarations_are_404(client: httpx.AsyncClient, session: AsyncSession) -> None:
     lp, other = await f.provider(session), await f.provider(session)
     d = await f.declaration(session, await f.participant(session, other.lead_provider), other)
