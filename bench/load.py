@@ -223,11 +223,41 @@ FLOORS: dict[str, str] = {
             ) ORDER BY page.created_at, page.id)::text
         FROM page JOIN users u ON u.id = page.id LEFT JOIN teacher_profiles tp ON tp.user_id = u.id
     """,
-    "participant-declarations": """
+    # The provider's own declarations and the live ECF ones it inherits (participants now training
+    # with it), each part cut at offset + limit in page order as the API does, with the statement,
+    # clawback statement, outcome and provider name each declaration shows.
+    "participant-declarations": f"""
+        WITH page AS (
+            SELECT id, created_at FROM (
+                (SELECT d.id, d.created_at FROM participant_declarations d
+                  WHERE d.cpd_lead_provider_id = $1 ORDER BY d.created_at, d.id LIMIT $2::int + $3::int)
+                UNION ALL
+                (SELECT d.id, d.created_at FROM participant_declarations d
+                  WHERE d.programme = 'ecf' AND d.state IN ('submitted', 'eligible', 'payable', 'paid')
+                    AND d.cpd_lead_provider_id <> $1
+                    AND d.participant_profile_id IN (
+                        SELECT ir.participant_profile_id FROM induction_records ir
+                          JOIN induction_programmes ip ON ip.id = ir.induction_programme_id
+                          JOIN partnerships p ON p.id = ip.partnership_id
+                         WHERE ir.induction_status = 'active' AND p.lead_provider_id = {LEAD_PROVIDER_OF_CPD})
+                  ORDER BY d.created_at, d.id LIMIT $2::int + $3::int)
+            ) both_parts ORDER BY created_at, id OFFSET $2 LIMIT $3
+        )
         SELECT json_agg(json_build_object('id', d.id, 'type', 'participant-declaration',
-            'attributes', to_jsonb(d) - 'id') ORDER BY d.created_at, d.id)::text
-        FROM (SELECT * FROM participant_declarations WHERE cpd_lead_provider_id = $1
-              ORDER BY created_at, id OFFSET $2 LIMIT $3) d
+            'attributes', (to_jsonb(d) - 'id') || jsonb_build_object(
+                'lead_provider_name', c.name,
+                'statement_id', (SELECT li.statement_id FROM statement_line_items li
+                                  WHERE li.participant_declaration_id = d.id
+                                    AND li.state IN ('eligible', 'payable', 'paid') LIMIT 1),
+                'clawback_statement_id', (SELECT li.statement_id FROM statement_line_items li
+                                           WHERE li.participant_declaration_id = d.id
+                                             AND li.state IN ('awaiting_clawback', 'clawed_back') LIMIT 1),
+                'has_passed', (SELECT o.state FROM participant_outcomes o
+                                WHERE o.participant_declaration_id = d.id
+                                ORDER BY o.created_at DESC, o.id DESC LIMIT 1)))
+            ORDER BY d.created_at, d.id)::text
+        FROM page JOIN participant_declarations d ON d.id = page.id
+        JOIN cpd_lead_providers c ON c.id = d.cpd_lead_provider_id
     """,
     "statements": """
         SELECT json_agg(json_build_object('id', s.id, 'type', 'statement',
