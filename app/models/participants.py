@@ -96,6 +96,14 @@ class ParticipantProfile(IdMixin, TimestampMixin, Base):
         one_of("training_status", TrainingStatus),
         one_of("profile_duplicity", ("single", "primary", "secondary")),
         Index("ix_participant_profiles_identity_type", "participant_identity_id", "profile_type"),
+        # An NPQ provider's participants are paged by aggregating all of its training records:
+        # this narrow index serves that from the index alone (migration 0017).
+        Index(
+            "ix_participant_profiles_npq",
+            "id",
+            postgresql_include=["participant_identity_id", "created_at", "training_status"],
+            postgresql_where=text("profile_type = 'npq'"),
+        ),
     )
 
     profile_type: Mapped[str] = mapped_column(String)
