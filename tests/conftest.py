@@ -39,6 +39,8 @@ from tests.contract import validate_exchange
 from tests.watchdog import pytest_configure, pytest_runtest_protocol, watch_database  # noqa: F401
 
 ROOT = Path(__file__).resolve().parent.parent
+# pytester runs probe suites in separate processes (tests/test_watchdog.py).
+pytest_plugins = ["pytester"]
 # TEST_DATABASE_NAME lets several runs share one server without clobbering each other.
 TEST_DATABASE = os.environ.get("TEST_DATABASE_NAME", "cpd_api_test")
 TEST_HMAC_KEY = "test-hmac-key"
