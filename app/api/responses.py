@@ -9,6 +9,10 @@ from fastapi.responses import JSONResponse
 
 JSONAPI_MEDIA_TYPE = "application/vnd.api+json"
 
+# Datetimes in a body are UTC instants (app.api.serialization.instant): written as the contract's
+# date-times, second precision with a `Z` (2021-05-31T02:22:32Z).
+RENDER_OPTIONS = orjson.OPT_NON_STR_KEYS | orjson.OPT_UTC_Z | orjson.OPT_OMIT_MICROSECONDS
+
 
 class JSONAPIResponse(JSONResponse):
     """The contract's content type, no charset; orjson for speed."""
@@ -16,7 +20,7 @@ class JSONAPIResponse(JSONResponse):
     media_type = JSONAPI_MEDIA_TYPE
 
     def render(self, content: Any) -> bytes:
-        return orjson.dumps(content, option=orjson.OPT_NON_STR_KEYS)
+        return orjson.dumps(content, option=RENDER_OPTIONS)
 
     def init_headers(self, headers: Any = None) -> None:
         super().init_headers(headers)

@@ -24,6 +24,18 @@ def rfc3339(value: datetime | None) -> str | None:
     return value.replace(tzinfo=None).isoformat(timespec="seconds") + "Z"
 
 
+def instant(value: datetime | None) -> datetime | str | None:
+    """A timestamp for a JSON body, written as rfc3339() writes it.
+
+    A UTC datetime is handed to the response renderer as it is: orjson writes it (second
+    precision, `Z`; see JSONAPIResponse) about thirty times faster than formatting it here, which
+    matters on pages of thousands of records. Anything else is formatted here, to the same text.
+    """
+    if value is not None and value.tzinfo is UTC and value.year >= 1000:
+        return value
+    return rfc3339(value)
+
+
 def iso_date(value: date | None) -> str | None:
     return value.isoformat() if value is not None else None
 
@@ -38,6 +50,8 @@ def csv_cell(value: Any) -> str:
         return ""
     if isinstance(value, bool):
         return "true" if value else "false"
+    if isinstance(value, datetime):  # an instant() left for the JSON renderer
+        return rfc3339(value) or ""
     text = str(value)
     if text.startswith(_FORMULA_PREFIXES):
         # Neutralise spreadsheet formula injection: the leading quote makes it plain text.

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from app.api.serialization import rfc3339
+from app.api.serialization import instant
 from app.domain import npq_applications as rules
 from app.repositories.npq_applications import ApplicationRow
 
@@ -62,8 +62,8 @@ def npq_application_attributes(row: ApplicationRow) -> dict[str, Any]:
         "school_ukprn": row.school_ukprn,
         "status": row.status,
         "works_in_school": row.works_in_school,
-        "created_at": rfc3339(row.created_at),
-        "updated_at": rfc3339(row.updated_at),
+        "created_at": instant(row.created_at),
+        "updated_at": instant(row.updated_at),
         "cohort": rules.cohort(row),
         "eligible_for_funding": rules.eligible_for_funding(row),
         "targeted_delivery_funding_eligibility": row.targeted_delivery_funding_eligibility,

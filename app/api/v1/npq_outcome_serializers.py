@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from app.api.serialization import rfc3339
+from app.api.serialization import instant
 from app.repositories.npq_outcomes import OutcomeRow
 
 OUTCOME_TYPE = "participant-outcome"
@@ -22,7 +22,7 @@ def npq_outcome_attributes(row: OutcomeRow) -> dict[str, Any]:
         "completion_date": completion_date(row.completion_date),
         "course_identifier": row.course_identifier,
         "participant_id": str(row.participant_id),
-        "created_at": rfc3339(row.created_at),
+        "created_at": instant(row.created_at),
     }
 
 

@@ -6,7 +6,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-from app.api.serialization import rfc3339
+from app.api.serialization import instant
 from app.domain.npq_participants import NpqParticipant
 
 
@@ -43,6 +43,6 @@ def npq_participant(participant: NpqParticipant) -> dict[str, Any]:
             "full_name": participant.full_name,
             "npq_courses": [e.row.course_identifier for e in participant.enrolments],
             "teacher_reference_number": participant.teacher_reference_number,
-            "updated_at": rfc3339(participant.updated_at),
+            "updated_at": instant(participant.updated_at),
         },
     }

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from app.api.serialization import rfc3339, str_or_none
+from app.api.serialization import instant, str_or_none
 from app.domain import declarations
 from app.domain import ecf_participants as ecf
 from app.repositories.declarations import DeclarationRow
@@ -48,7 +48,7 @@ def ecf_participant_attributes(row: EnrolmentRow) -> dict[str, Any]:
         "training_status": row.training_status,
         "training_record_id": str(row.participant_profile_id),
         "schedule_identifier": row.schedule_identifier,
-        "updated_at": rfc3339(ecf.v1_updated_at(row)),
+        "updated_at": instant(ecf.v1_updated_at(row)),
     }
 
 
@@ -67,8 +67,8 @@ def declaration_attributes(row: DeclarationRow) -> dict[str, Any]:
         "declaration_type": row.declaration_type,
         "course_identifier": row.course_identifier,
         "eligible_for_payment": declarations.eligible_for_payment(row),
-        "declaration_date": rfc3339(row.declaration_date),
-        "updated_at": rfc3339(row.updated_at),
+        "declaration_date": instant(row.declaration_date),
+        "updated_at": instant(row.updated_at),
         "voided": row.state == "voided",
         "state": declarations.api_state(row.state),
         "has_passed": declarations.has_passed(row),

@@ -6,7 +6,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-from app.api.serialization import rfc3339
+from app.api.serialization import instant
 from app.domain.enums import NPQ_COURSE_IDENTIFIERS
 from app.domain.npq_participants import NpqEnrolment, NpqParticipant
 
@@ -83,7 +83,7 @@ def npq_participant(participant: NpqParticipant) -> dict[str, Any]:
             "email": participant.email,
             "full_name": participant.full_name,
             "teacher_reference_number": participant.teacher_reference_number,
-            "updated_at": rfc3339(participant.updated_at),
+            "updated_at": instant(participant.updated_at),
             "npq_enrolments": [npq_enrolment(e) for e in participant.enrolments],
         },
     }

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from app.api.serialization import rfc3339
+from app.api.serialization import instant
 from app.domain import declarations
 from app.repositories.declarations import DeclarationRow
 
@@ -14,8 +14,8 @@ def declaration_attributes(row: DeclarationRow) -> dict[str, Any]:
         "participant_id": str(row.user_id),
         "declaration_type": row.declaration_type,
         "course_identifier": row.course_identifier,
-        "declaration_date": rfc3339(row.declaration_date),
-        "updated_at": rfc3339(row.updated_at),
+        "declaration_date": instant(row.declaration_date),
+        "updated_at": instant(row.updated_at),
         "state": declarations.api_state(row.state),
         "has_passed": declarations.has_passed(row),
     }

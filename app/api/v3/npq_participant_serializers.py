@@ -7,7 +7,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-from app.api.serialization import rfc3339
+from app.api.serialization import instant
 from app.api.v2 import npq_participant_serializers as v2
 from app.domain.ecf_participants import StatusChange
 from app.domain.npq_actions import NPQ_DEFER_REASONS, NPQ_WITHDRAW_REASONS
@@ -60,7 +60,7 @@ class MultipleNPQParticipantsResponse(BaseModel):
 
 
 def _change(change: StatusChange | None) -> dict[str, Any] | None:
-    return None if change is None else {"reason": change.reason, "date": rfc3339(change.date)}
+    return None if change is None else {"reason": change.reason, "date": instant(change.date)}
 
 
 def npq_enrolment(enrolment: NpqEnrolment) -> dict[str, Any]:
@@ -69,7 +69,7 @@ def npq_enrolment(enrolment: NpqEnrolment) -> dict[str, Any]:
         **v2.npq_enrolment(enrolment),
         "withdrawal": _change(enrolment.withdrawal),
         "deferral": _change(enrolment.deferral),
-        "created_at": rfc3339(enrolment.row.created_at),
+        "created_at": instant(enrolment.row.created_at),
     }
 
 
@@ -80,13 +80,13 @@ def npq_participant(participant: NpqParticipant) -> dict[str, Any]:
         "attributes": {
             "full_name": participant.full_name,
             "teacher_reference_number": participant.teacher_reference_number,
-            "updated_at": rfc3339(participant.updated_at),
+            "updated_at": instant(participant.updated_at),
             "npq_enrolments": [npq_enrolment(e) for e in participant.enrolments],
             "participant_id_changes": [
                 {
                     "from_participant_id": str(c.from_participant_id),
                     "to_participant_id": str(c.to_participant_id),
-                    "changed_at": rfc3339(c.created_at),
+                    "changed_at": instant(c.created_at),
                 }
                 for c in participant.id_changes
             ],

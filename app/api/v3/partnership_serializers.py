@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from app.api.serialization import rfc3339, str_or_none
+from app.api.serialization import instant, str_or_none
 from app.domain.partnerships import induction_tutor_email, last_updated, status
 from app.repositories.partnerships import PartnershipRow
 
@@ -33,7 +33,7 @@ def partnership(row: PartnershipRow) -> dict[str, Any]:
             "challenged_at": json_datetime(row.challenged_at),
             "induction_tutor_name": row.tutor_name,
             "induction_tutor_email": induction_tutor_email(row),
-            "created_at": rfc3339(row.created_at),
-            "updated_at": rfc3339(last_updated(row)),
+            "created_at": instant(row.created_at),
+            "updated_at": instant(last_updated(row)),
         },
     }

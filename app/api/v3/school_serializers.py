@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from app.api.serialization import rfc3339
+from app.api.serialization import instant
 from app.domain.schools import EcfSchool
 from app.repositories.delivery_partners import DeliveryPartnerRow
 
@@ -19,8 +19,8 @@ def school(row: EcfSchool) -> dict[str, Any]:
             "cohort": str(row.cohort),
             "in_partnership": row.in_partnership,
             "induction_programme_choice": row.induction_programme_choice,
-            "created_at": rfc3339(row.created_at),
-            "updated_at": rfc3339(row.updated_at),
+            "created_at": instant(row.created_at),
+            "updated_at": instant(row.updated_at),
         },
     }
 
@@ -32,7 +32,7 @@ def delivery_partner(row: DeliveryPartnerRow) -> dict[str, Any]:
         "attributes": {
             "name": row.name,
             "cohort": [str(year) for year in row.cohort_years],
-            "created_at": rfc3339(row.created_at),
-            "updated_at": rfc3339(row.updated_at),
+            "created_at": instant(row.created_at),
+            "updated_at": instant(row.updated_at),
         },
     }

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from app.api.serialization import iso_date, rfc3339, str_or_none
+from app.api.serialization import instant, iso_date, str_or_none
 from app.domain import declarations, statements
 from app.domain import ecf_participants as ecf
 from app.domain.ecf_participants import StatusChange, V3Enrolment, V3Participant
@@ -13,7 +13,7 @@ from app.repositories.statements import StatementRow
 
 
 def _change(change: StatusChange | None) -> dict[str, Any] | None:
-    return None if change is None else {"reason": change.reason, "date": rfc3339(change.date)}
+    return None if change is None else {"reason": change.reason, "date": instant(change.date)}
 
 
 def ecf_enrolment(enrolment: V3Enrolment, *, include_mentor_funding_end_date: bool) -> dict[str, Any]:
@@ -35,7 +35,7 @@ def ecf_enrolment(enrolment: V3Enrolment, *, include_mentor_funding_end_date: bo
         "delivery_partner_id": str_or_none(row.delivery_partner_id),
         "withdrawal": _change(enrolment.withdrawal),
         "deferral": _change(enrolment.deferral),
-        "created_at": rfc3339(row.profile_created_at),
+        "created_at": instant(row.profile_created_at),
         "induction_end_date": iso_date(row.induction_completion_date),
     }
     if include_mentor_funding_end_date:
@@ -50,7 +50,7 @@ def ecf_participant(participant: V3Participant, *, include_mentor_funding_end_da
         "attributes": {
             "full_name": participant.full_name,
             "teacher_reference_number": participant.teacher_reference_number,
-            "updated_at": rfc3339(participant.updated_at),
+            "updated_at": instant(participant.updated_at),
             "ecf_enrolments": [
                 ecf_enrolment(e, include_mentor_funding_end_date=include_mentor_funding_end_date)
                 for e in participant.enrolments
@@ -59,7 +59,7 @@ def ecf_participant(participant: V3Participant, *, include_mentor_funding_end_da
                 {
                     "from_participant_id": str(c.from_participant_id),
                     "to_participant_id": str(c.to_participant_id),
-                    "changed_at": rfc3339(c.created_at),
+                    "changed_at": instant(c.created_at),
                 }
                 for c in participant.id_changes
             ],
@@ -76,11 +76,11 @@ def declaration(row: DeclarationRow) -> dict[str, Any]:
             "participant_id": str(row.user_id),
             "declaration_type": row.declaration_type,
             "course_identifier": row.course_identifier,
-            "declaration_date": rfc3339(row.declaration_date),
+            "declaration_date": instant(row.declaration_date),
             "mentor_id": str_or_none(row.mentor_user_id),
             "state": declarations.api_state(row.state),
-            "updated_at": rfc3339(row.updated_at),
-            "created_at": rfc3339(row.created_at),
+            "updated_at": instant(row.updated_at),
+            "created_at": instant(row.created_at),
             "delivery_partner_id": str_or_none(row.delivery_partner_id) if ecf_only else None,
             "statement_id": str_or_none(row.statement_id),
             "clawback_statement_id": str_or_none(row.clawback_statement_id),
@@ -105,7 +105,7 @@ def statement(row: StatementRow) -> dict[str, Any]:
             "cut_off_date": iso_date(row.deadline_date),
             "payment_date": iso_date(row.payment_date),
             "paid": statements.paid(row),
-            "created_at": rfc3339(row.created_at),
-            "updated_at": rfc3339(row.updated_at),
+            "created_at": instant(row.created_at),
+            "updated_at": instant(row.updated_at),
         },
     }

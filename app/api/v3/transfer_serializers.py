@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from app.api.serialization import iso_date, rfc3339
+from app.api.serialization import instant, iso_date
 from app.domain.transfers import ParticipantTransfers, Transfer
 from app.domain.unfunded_mentors import UnfundedMentor
 from app.repositories.transfers import TransferRecordRow
@@ -25,7 +25,7 @@ def _transfer(item: Transfer) -> dict[str, Any]:
         "training_record_id": str(item.training_record_id),
         "transfer_type": item.transfer_type,
         "status": item.status,
-        "created_at": rfc3339(item.leaving.created_at),
+        "created_at": instant(item.leaving.created_at),
         "leaving": _side(item.leaving, item.leaving.end_date),
         "joining": _side(item.joining, item.joining.start_date) if item.joining is not None else None,
     }
@@ -36,7 +36,7 @@ def participant_transfers(row: ParticipantTransfers) -> dict[str, Any]:
         "id": str(row.user_id),
         "type": "participant-transfer",
         "attributes": {
-            "updated_at": rfc3339(row.updated_at),
+            "updated_at": instant(row.updated_at),
             "transfers": [_transfer(t) for t in row.transfers],
         },
     }
@@ -50,7 +50,7 @@ def unfunded_mentor(row: UnfundedMentor) -> dict[str, Any]:
             "full_name": row.full_name,
             "email": row.email,
             "teacher_reference_number": row.teacher_reference_number,
-            "created_at": rfc3339(row.created_at),
-            "updated_at": rfc3339(row.updated_at),
+            "created_at": instant(row.created_at),
+            "updated_at": instant(row.updated_at),
         },
     }
