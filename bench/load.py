@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import math
 import os
 import statistics
@@ -182,13 +183,25 @@ def cycle(jobs: list[Job]) -> Callable[[], Job | None]:
 # ---------------------------------------------------------------------------------------------
 # The floor: one SQL statement per page, json_agg over the same rows.
 
+# The planner settings the API's connections use (app/db.py), so a floor is planned as the API's
+# statements are (no JIT or parallel workers, in-memory page costs).
+FLOOR_SERVER_SETTINGS = {
+    "jit": "off",
+    "max_parallel_workers_per_gather": "0",
+    "work_mem": "32MB",
+    "random_page_cost": "1.1",
+}
+
 # The API's visibility core (the provider's latest induction record per training record, kept by
 # triggers in ecf_latest_induction_records), keyed by the cpd lead provider id ($1).
 LEAD_PROVIDER_OF_CPD = "(SELECT id FROM lead_providers WHERE cpd_lead_provider_id = $1)"
 LATEST_FOR_CPD = latest_records_sql().replace(":lead_provider_id", LEAD_PROVIDER_OF_CPD)
 FLOORS: dict[str, str] = {
-    # Users with a latest record under the provider (default cohorts), in creation order, and their
-    # enrolments through those latest records.
+    # Users with a latest record under the provider (default cohorts), in creation order, each with
+    # every attribute the v3 page shows: enrolments through the latest records with the same joins
+    # as the API (school, cohort, schedule, partnership, preferred email, mentor, TRN, validation
+    # data, eligibility), the statuses computed from them, the provider's latest withdrawal and
+    # deferral, and the participant id changes.
     "participants/ecf": f"""
         WITH page AS (
             SELECT l.user_id AS id, l.user_created_at AS created_at FROM ({LATEST_FOR_CPD}) l
@@ -198,27 +211,66 @@ FLOORS: dict[str, str] = {
         SELECT json_agg(json_build_object(
             'id', u.id, 'type', 'participant',
             'attributes', json_build_object(
-                'full_name', u.full_name, 'updated_at', u.updated_at, 'teacher_reference_number', tp.trn,
+                'full_name', u.full_name, 'teacher_reference_number', tp.trn, 'updated_at', u.updated_at,
                 'ecf_enrolments', (
                     SELECT json_agg(json_build_object(
-                        'training_record_id', pp.id, 'email', pi.email, 'participant_type', pp.profile_type,
-                        'training_status', ir.training_status, 'participant_status', ir.induction_status,
-                        'schedule_identifier', s.schedule_identifier, 'cohort', l.cohort_start_year,
-                        'school_urn', sc.urn, 'created_at', pp.created_at,
+                        'training_record_id', pp.id, 'email', coalesce(pref.email, eu.email),
+                        'mentor_id', CASE WHEN pp.profile_type = 'ect' THEN mentor_pi.user_id END,
+                        'school_urn', sch.urn,
+                        'participant_type', CASE WHEN pp.profile_type = 'ect' THEN 'ect' ELSE 'mentor' END,
+                        'cohort', scc.start_year::text, 'training_status', ir.training_status,
+                        'participant_status', CASE
+                            WHEN ir.end_date IS NOT NULL THEN
+                                CASE WHEN ir.end_date > now() THEN 'leaving' ELSE 'left' END
+                            WHEN ir.start_date > now() THEN 'joining'
+                            WHEN ir.induction_status IN ('active', 'completed') THEN 'active'
+                            WHEN ir.induction_status IN ('withdrawn', 'changed') THEN 'withdrawn' END,
+                        'teacher_reference_number_validated', CASE
+                            WHEN coalesce(etp.trn, vd.trn) IS NOT NULL
+                            THEN coalesce(el.reason, '') NOT IN ('', 'different_trn') END,
+                        'eligible_for_funding', CASE el.status
+                            WHEN 'eligible' THEN true WHEN 'ineligible' THEN false END,
                         'pupil_premium_uplift', pp.pupil_premium_uplift,
-                        'sparsity_uplift', pp.sparsity_uplift) ORDER BY pp.created_at, pp.id)
+                        'sparsity_uplift', pp.sparsity_uplift,
+                        'schedule_identifier', s.schedule_identifier,
+                        'delivery_partner_id', p.delivery_partner_id,
+                        'withdrawal', CASE WHEN ir.training_status = 'withdrawn' THEN (
+                            SELECT json_build_object('reason', st.reason, 'date', st.created_at)
+                              FROM participant_profile_states st
+                             WHERE st.participant_profile_id = pp.id AND st.cpd_lead_provider_id = $1
+                               AND st.state = 'withdrawn'
+                             ORDER BY st.created_at DESC, st.id DESC LIMIT 1) END,
+                        'deferral', CASE WHEN ir.training_status = 'deferred' THEN (
+                            SELECT json_build_object('reason', st.reason, 'date', st.created_at)
+                              FROM participant_profile_states st
+                             WHERE st.participant_profile_id = pp.id AND st.cpd_lead_provider_id = $1
+                               AND st.state = 'deferred'
+                             ORDER BY st.created_at DESC, st.id DESC LIMIT 1) END,
+                        'created_at', pp.created_at,
+                        'induction_end_date', pp.induction_completion_date,
+                        'mentor_funding_end_date', pp.mentor_completion_date) ORDER BY pp.created_at, pp.id)
                     FROM ecf_latest_induction_records l
                     JOIN induction_records ir ON ir.id = l.induction_record_id
-                    JOIN participant_profiles pp ON pp.id = l.participant_profile_id
-                    JOIN participant_identities pi ON pi.id = pp.participant_identity_id
                     JOIN schedules s ON s.id = ir.schedule_id
                     JOIN induction_programmes ip ON ip.id = ir.induction_programme_id
-                    JOIN school_cohorts scc ON scc.id = ip.school_cohort_id
-                    JOIN schools sc ON sc.id = scc.school_id
+                    JOIN school_cohorts sc ON sc.id = ip.school_cohort_id
+                    JOIN schools sch ON sch.id = sc.school_id
+                    JOIN cohorts scc ON scc.id = sc.cohort_id
+                    LEFT JOIN partnerships p ON p.id = ip.partnership_id
+                    LEFT JOIN participant_identities pref ON pref.id = ir.preferred_identity_id
+                    LEFT JOIN participant_profiles mp ON mp.id = ir.mentor_profile_id
+                    LEFT JOIN participant_identities mentor_pi ON mentor_pi.id = mp.participant_identity_id
+                    JOIN participant_profiles pp ON pp.id = ir.participant_profile_id
+                    JOIN participant_identities pi ON pi.id = pp.participant_identity_id
+                    JOIN users eu ON eu.id = pi.user_id
+                    LEFT JOIN teacher_profiles etp ON etp.id = pp.teacher_profile_id
+                    LEFT JOIN ecf_participant_validation_data vd ON vd.participant_profile_id = pp.id
+                    LEFT JOIN ecf_participant_eligibilities el ON el.participant_profile_id = pp.id
                     WHERE l.user_id = u.id AND l.lead_provider_id = {LEAD_PROVIDER_OF_CPD} AND l.rank = 1),
                 'participant_id_changes', (
-                    SELECT json_agg(json_build_object('from_participant_id', ch.from_participant_id,
-                        'to_participant_id', ch.to_participant_id, 'changed_at', ch.created_at))
+                    SELECT coalesce(json_agg(json_build_object('from_participant_id', ch.from_participant_id,
+                        'to_participant_id', ch.to_participant_id, 'changed_at', ch.created_at)
+                        ORDER BY ch.created_at DESC, ch.id DESC), '[]')
                     FROM participant_id_changes ch WHERE ch.user_id = u.id))
             ) ORDER BY page.created_at, page.id)::text
         FROM page JOIN users u ON u.id = page.id LEFT JOIN teacher_profiles tp ON tp.user_id = u.id
@@ -271,13 +323,56 @@ FLOORS: dict[str, str] = {
         FROM (SELECT a.* FROM npq_applications a JOIN npq_lead_providers n ON n.id = a.npq_lead_provider_id
               WHERE n.cpd_lead_provider_id = $1 ORDER BY a.created_at, a.id OFFSET $2 LIMIT $3) a
     """,
+    # Distinct users behind the provider's NPQ training records, in order of their first one (v3's
+    # default), each with every enrolment attribute, the provider's latest withdrawal/deferral and
+    # the participant id changes.
     "participants/npq": """
-        SELECT json_agg(json_build_object('id', p.id, 'type', 'npq-participant',
-            'attributes', to_jsonb(p) - 'id') ORDER BY p.created_at, p.id)::text
-        FROM (SELECT pp.* FROM participant_profiles pp JOIN npq_applications a ON a.id = pp.id
-              JOIN npq_lead_providers n ON n.id = a.npq_lead_provider_id
-              WHERE n.cpd_lead_provider_id = $1 AND pp.profile_type = 'npq'
-              ORDER BY pp.created_at, pp.id OFFSET $2 LIMIT $3) p
+        WITH page AS (
+            SELECT pi.user_id AS id, min(pp.created_at) AS first_created_at
+              FROM npq_applications a
+              JOIN npq_lead_providers n ON n.id = a.npq_lead_provider_id AND n.cpd_lead_provider_id = $1
+              JOIN participant_profiles pp ON pp.id = a.id AND pp.profile_type = 'npq'
+              JOIN participant_identities pi ON pi.id = pp.participant_identity_id
+             GROUP BY pi.user_id ORDER BY first_created_at, pi.user_id OFFSET $2 LIMIT $3
+        )
+        SELECT json_agg(json_build_object(
+            'id', u.id, 'type', 'npq-participant', 'attributes', json_build_object(
+            'full_name', u.full_name, 'teacher_reference_number', tp.trn, 'updated_at', u.updated_at,
+            'npq_enrolments', (
+                SELECT json_agg(json_build_object(
+                    'email', coalesce(pi.email, u.email), 'course_identifier', c.identifier,
+                    'schedule_identifier', s.schedule_identifier, 'cohort', sc.start_year::text,
+                    'npq_application_id', pp.id, 'eligible_for_funding', a.eligible_for_funding,
+                    'training_status', pp.training_status, 'school_urn', pp.school_urn,
+                    'targeted_delivery_funding_eligibility', a.targeted_delivery_funding_eligibility,
+                    'withdrawal', CASE WHEN pp.training_status = 'withdrawn' THEN (
+                        SELECT json_build_object('reason', st.reason, 'date', st.created_at)
+                          FROM participant_profile_states st
+                         WHERE st.participant_profile_id = pp.id AND st.cpd_lead_provider_id = $1
+                           AND st.state = 'withdrawn'
+                         ORDER BY st.created_at DESC, st.id DESC LIMIT 1) END,
+                    'deferral', CASE WHEN pp.training_status = 'deferred' THEN (
+                        SELECT json_build_object('reason', st.reason, 'date', st.created_at)
+                          FROM participant_profile_states st
+                         WHERE st.participant_profile_id = pp.id AND st.cpd_lead_provider_id = $1
+                           AND st.state = 'deferred'
+                         ORDER BY st.created_at DESC, st.id DESC LIMIT 1) END,
+                    'created_at', pp.created_at) ORDER BY pp.created_at, pp.id)
+                  FROM npq_applications a
+                  JOIN npq_lead_providers n ON n.id = a.npq_lead_provider_id AND n.cpd_lead_provider_id = $1
+                  JOIN participant_profiles pp ON pp.id = a.id AND pp.profile_type = 'npq'
+                  JOIN participant_identities pi ON pi.id = pp.participant_identity_id
+                  JOIN npq_courses c ON c.id = a.npq_course_id
+                  JOIN schedules s ON s.id = pp.schedule_id
+                  JOIN cohorts sc ON sc.id = s.cohort_id
+                 WHERE pi.user_id = u.id),
+            'participant_id_changes', (
+                SELECT coalesce(json_agg(json_build_object('from_participant_id', ch.from_participant_id,
+                    'to_participant_id', ch.to_participant_id, 'changed_at', ch.created_at)
+                    ORDER BY ch.created_at DESC, ch.id DESC), '[]')
+                FROM participant_id_changes ch WHERE ch.user_id = u.id)))
+            ORDER BY page.first_created_at, page.id)::text
+        FROM page JOIN users u ON u.id = page.id LEFT JOIN teacher_profiles tp ON tp.user_id = u.id
     """,
     "partnerships/ecf": """
         SELECT json_agg(json_build_object('id', p.id, 'type', 'partnership',
@@ -421,6 +516,28 @@ V3_LISTS: list[tuple[str, str, bool]] = [
     ("participants/npq/outcomes", "", False),
 ]
 UPDATED_SINCE = ["participants/ecf", "participant-declarations", "npq-applications", "participants/npq"]
+
+
+# Floors that build exactly the API's page: checked against it on a sampled page (timestamps
+# compared as instants, since the API writes them at second precision with a Z).
+EXACT_FLOORS = frozenset({"participants/ecf", "participants/npq"})
+
+
+def _comparable(value: object) -> object:
+    if isinstance(value, dict):
+        return {k: _comparable(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_comparable(v) for v in value]
+    if isinstance(value, str) and len(value) >= 19 and value[4] == "-" and value[10] == "T":
+        return datetime.fromisoformat(value.replace("Z", "+00:00")).astimezone(UTC).replace(microsecond=0)
+    return value
+
+
+async def floor_matches(ctx: Context, url: str, token: str, path: str, cpd_id: str, offset: int) -> bool:
+    """The floor statement's page equals the API's page at `url` (data, in order)."""
+    response = await ctx.client.get(url, headers={"Authorization": f"Bearer {token}"})
+    floor = await ctx.pool.fetchval(FLOORS[path], cpd_id, offset, 100)
+    return bool(_comparable(response.json()["data"]) == _comparable(json.loads(floor or "[]")))
 
 
 async def floor_p50(pool: asyncpg.Pool, sql: str, cpd_id: str, pages: list[tuple[int, int]], n: int) -> float:
@@ -605,8 +722,17 @@ async def scenario_2(ctx: Context) -> None:
         if path in FLOORS and api_c1 is not None:
             sample = [((p - 1) * 100, 100) for p in sampled]
             floor = await floor_p50(ctx.pool, FLOORS[path], cpd, sample, min(len(sample), ctx.floor_samples))
+            same = ""
+            if path in EXACT_FLOORS:
+                same = (
+                    " (same page)"
+                    if await floor_matches(
+                        ctx, url_for(sampled[-1]), token, path, cpd, (sampled[-1] - 1) * 100
+                    )
+                    else " (DIFFERS)"
+                )
             ctx.ratios.append(
-                f"| v3 {path} per_page 100 | {api_c1:.1f} | {floor:.1f} | {api_c1 / floor:.2f} |"
+                f"| v3 {path} per_page 100{same} | {api_c1:.1f} | {floor:.1f} | {api_c1 / floor:.2f} |"
             )
 
 
@@ -776,7 +902,9 @@ async def main_async(args: argparse.Namespace) -> None:
         max_connections=max(levels), max_keepalive_connections=max(levels), keepalive_expiry=2.0
     )
     async with httpx.AsyncClient(limits=limits, timeout=120.0) as client:
-        pool = await asyncpg.create_pool(args.db_url, min_size=1, max_size=2)
+        pool = await asyncpg.create_pool(
+            args.db_url, min_size=1, max_size=2, server_settings=FLOOR_SERVER_SETTINGS
+        )
         try:
             ecf_cpd, npq_cpd = await largest_providers(pool)
             ctx = Context(
