@@ -6,7 +6,7 @@ import uuid
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import RowMapping, text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -23,8 +23,7 @@ class DeclarationFilters:
     delivery_partner_ids: list[uuid.UUID] | None = None
 
 
-@dataclass(frozen=True)
-class DeclarationRow:
+class DeclarationRow(NamedTuple):
     id: uuid.UUID
     programme: str
     user_id: uuid.UUID

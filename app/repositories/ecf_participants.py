@@ -15,9 +15,9 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterator, Sequence
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import Result, RowMapping, text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -39,8 +39,7 @@ class CohortScope:
         return f"{column} = ANY(:cohort_years)"
 
 
-@dataclass(frozen=True)
-class EnrolmentRow:
+class EnrolmentRow(NamedTuple):
     """One ECF training record as seen through its latest induction record for a provider."""
 
     induction_record_id: uuid.UUID
@@ -75,16 +74,14 @@ class EnrolmentRow:
     mentor_completion_date: date | None
 
 
-@dataclass(frozen=True)
-class StateRow:
+class StateRow(NamedTuple):
     participant_profile_id: uuid.UUID
     state: str
     reason: str | None
     created_at: datetime
 
 
-@dataclass(frozen=True)
-class IdChangeRow:
+class IdChangeRow(NamedTuple):
     user_id: uuid.UUID
     from_participant_id: uuid.UUID
     to_participant_id: uuid.UUID
@@ -159,7 +156,7 @@ def _enrolment(row: RowMapping) -> EnrolmentRow:
     return EnrolmentRow(**row)
 
 
-_ENROLMENT_FIELDS = tuple(f.name for f in fields(EnrolmentRow))
+_ENROLMENT_FIELDS = EnrolmentRow._fields
 
 
 def _enrolments(result: Result[Any]) -> list[EnrolmentRow]:

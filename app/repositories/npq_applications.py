@@ -15,7 +15,7 @@ import uuid
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import RowMapping, text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -84,8 +84,7 @@ class ApplicationFilters:
     user_id: uuid.UUID | None = None  # v3 participant_id
 
 
-@dataclass(frozen=True)
-class ApplicationRow:
+class ApplicationRow(NamedTuple):
     """One application with everything any version shows (derived values are computed by the domain)."""
 
     id: uuid.UUID
