@@ -12,7 +12,7 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -32,8 +32,7 @@ _PROVIDER_PROFILES = """
 UserOrder = Literal["user_created", "first_enrolment"]
 
 
-@dataclass(frozen=True)
-class NpqEnrolmentRow:
+class NpqEnrolmentRow(NamedTuple):
     """One of the provider's NPQ training records, with its user and the provider's latest
     state row matching its training status (deferred or withdrawn)."""
 
@@ -109,15 +108,20 @@ class NpqParticipantRepository:
         ]
         if not order:
             order = ["m.first_created_at"] if query.default_order == "first_enrolment" else ["u.created_at"]
+        if where == ["TRUE"] and order == ["m.first_created_at"]:
+            # Nothing reads the users table (every identity has its user): group and page alone.
+            users, key = "", "m.user_id"
+        else:
+            users, key = "JOIN users u ON u.id = m.user_id", "u.id"
         sql = f"""
             WITH mine AS ({_PROVIDER_PROFILES}),
             matching AS (
                 SELECT mine.user_id, min(mine.profile_created_at) AS first_created_at
                   FROM mine GROUP BY mine.user_id HAVING {having}
             )
-            SELECT u.id FROM users u JOIN matching m ON m.user_id = u.id
+            SELECT {key} FROM matching m {users}
              WHERE {" AND ".join(where)}
-             ORDER BY {", ".join(order)}, u.id ASC
+             ORDER BY {", ".join(order)}, {key} ASC
              LIMIT :limit OFFSET :offset
         """
         result = await self.session.execute(text(sql), params)
