@@ -5,7 +5,8 @@ the slowest test) gets the database's view of that moment written to the termina
 connection to the test database, what it runs, what it waits for and which connections block it.
 Then the statements running on the test database are cancelled, so a test stuck on a lock or an
 endless query fails with the error and the run goes on. A test still running after twice the limit
-(stuck outside the database) interrupts the run. pytest's faulthandler_timeout adds Python's stacks.
+(stuck outside the database) interrupts the run (SIGINT, even in a run started with it ignored);
+after three times, the process exits. pytest's faulthandler_timeout adds Python's stacks.
 """
 
 from __future__ import annotations
@@ -72,7 +73,7 @@ class Watchdog:
                 nodeid, started = self._current
                 elapsed = time.monotonic() - started
                 stage = self._stage
-                due = (stage == 0 and elapsed > HANG_SECONDS) or (stage == 1 and elapsed > 2 * HANG_SECONDS)
+                due = elapsed > (stage + 1) * HANG_SECONDS and stage < 3
                 if due:
                     self._stage += 1
             if not due:
@@ -80,12 +81,17 @@ class Watchdog:
             if stage == 0:
                 self.write(f"\n\n=== watchdog: {nodeid} still running after {elapsed:.0f} s ===\n")
                 self._report_and_cancel()
-            else:
+            elif stage == 1:
                 self.write(
                     f"\n=== watchdog: {nodeid} still running after {elapsed:.0f} s: interrupting ===\n"
                 )
                 # A real signal: it also wakes a main thread blocked in the event loop's select().
                 os.kill(os.getpid(), signal.SIGINT)
+            else:
+                # The interrupt did not end the run (swallowed by the code under test): end the
+                # process, so a hang can never hold a CI run until its time limit.
+                self.write(f"\n=== watchdog: {nodeid} ignored the interrupt: exiting ===\n")
+                os._exit(int(pytest.ExitCode.INTERRUPTED))
 
     def _report_and_cancel(self) -> None:
         if self.database_url is None:
@@ -123,6 +129,10 @@ def watch_database(url: str) -> None:
 
 def pytest_configure(config: pytest.Config) -> None:
     global _watchdog
+    if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
+        # A shell starts a background job (`cmd &`) with SIGINT ignored, and Python keeps it so:
+        # the watchdog's interrupt would be lost and the run would hang on.
+        signal.signal(signal.SIGINT, signal.default_int_handler)
     # Global capture is suspended while plugins are configured: fd 2 is still the real stderr.
     _watchdog = Watchdog(os.dup(2))
     threading.Thread(target=_watchdog.run, name="test-watchdog", daemon=True).start()
