@@ -6,6 +6,7 @@ import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import NamedTuple
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -77,28 +78,25 @@ def v1_updated_at(record: EnrolmentRow) -> datetime:
     )
 
 
-@dataclass(frozen=True)
-class StatusChange:
+class StatusChange(NamedTuple):
     reason: str | None
     date: datetime
 
 
-@dataclass(frozen=True)
-class V3Enrolment:
+class V3Enrolment(NamedTuple):
     record: EnrolmentRow
     participant_status: str | None
     withdrawal: StatusChange | None
     deferral: StatusChange | None
 
 
-@dataclass(frozen=True)
-class V3Participant:
+class V3Participant(NamedTuple):
     user_id: uuid.UUID
     full_name: str
     teacher_reference_number: str | None
     updated_at: datetime
     enrolments: list[V3Enrolment]
-    id_changes: list[IdChangeRow] = field(default_factory=list)
+    id_changes: list[IdChangeRow]
 
 
 @dataclass(frozen=True)
