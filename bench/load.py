@@ -384,8 +384,7 @@ FLOORS: dict[str, str] = {
         SELECT json_agg(json_build_object('id', o.id, 'type', 'participant-outcome',
             'attributes', to_jsonb(o) - 'id') ORDER BY o.created_at, o.id)::text
         FROM (SELECT o.* FROM participant_outcomes o
-              JOIN participant_declarations d ON d.id = o.participant_declaration_id
-              WHERE d.cpd_lead_provider_id = $1 ORDER BY o.created_at, o.id OFFSET $2 LIMIT $3) o
+              WHERE o.cpd_lead_provider_id = $1 ORDER BY o.created_at, o.id OFFSET $2 LIMIT $3) o
     """,
     # The four below follow the API's own visibility SQL (the latest-record core of
     # app/repositories/ecf_participants.py, the school eligibility codes of app/domain/schools.py).

@@ -119,9 +119,13 @@ class ParticipantOutcome(IdMixin, TimestampMixin, Base):
         one_of("state", OutcomeState),
         Index("ix_participant_outcomes_declaration_created", "participant_declaration_id", "created_at"),
         Index("ix_participant_outcomes_created_at", "created_at"),
+        Index("ix_participant_outcomes_provider_created", "cpd_lead_provider_id", "created_at", "id"),
     )
 
     participant_declaration_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("participant_declarations.id"))
+    # The declaration's provider, always set by a trigger from participant_declaration_id
+    # (migration 0018): a provider's outcome pages read one index range.
+    cpd_lead_provider_id: Mapped[uuid.UUID]
     state: Mapped[str] = mapped_column(String)
     completion_date: Mapped[date]
     qualified_teachers_api_request_successful: Mapped[bool | None]

@@ -79,8 +79,7 @@ class NpqOutcomeRepository:
         sql = f"""
             WITH page AS (
                 SELECT o.id FROM participant_outcomes o
-                  JOIN participant_declarations d ON d.id = o.participant_declaration_id
-                 WHERE d.cpd_lead_provider_id = :cpd {since}
+                 WHERE o.cpd_lead_provider_id = :cpd {since}
                  {_ORDER} LIMIT :limit OFFSET :offset
             )
             {_DETAILS} JOIN page ON page.id = o.id

@@ -11,7 +11,7 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.domain import npq_outcomes as rules
@@ -151,6 +151,30 @@ async def test_list_shows_every_outcome_of_own_declarations_oldest_first(
     assert [r["attributes"]["state"] for r in rows] == ["passed", "failed", "voided"]
     assert rows[1]["attributes"]["participant_id"] == other_n.id
     assert rows[1]["attributes"]["course_identifier"] == "npq-leading-teaching"
+
+
+async def test_an_outcome_always_carries_its_declarations_provider(session: AsyncSession) -> None:
+    """The list pages by the outcome's own provider column: a trigger sets it from the
+    declaration, whatever a writer gives (nothing, or another provider's id), and keeps it so."""
+    lp, _, d = await setup(session)
+    rival = await o.npq_provider(session)
+    given_nothing = await o.outcome(session, d, "passed")
+    given_wrong = await o.outcome(session, d, "failed", cpd_lead_provider_id=rival.cpd.id)
+    rows = await session.execute(
+        select(ParticipantOutcome.cpd_lead_provider_id).where(
+            ParticipantOutcome.id.in_([given_nothing.id, given_wrong.id])
+        )
+    )
+    assert [r[0] for r in rows] == [lp.cpd.id, lp.cpd.id]
+    await session.execute(
+        update(ParticipantOutcome)
+        .where(ParticipantOutcome.id == given_nothing.id)
+        .values(cpd_lead_provider_id=rival.cpd.id)
+    )
+    stored = await session.scalar(
+        select(ParticipantOutcome.cpd_lead_provider_id).where(ParticipantOutcome.id == given_nothing.id)
+    )
+    assert stored == lp.cpd.id
 
 
 @pytest.mark.parametrize("version", VERSIONS)
