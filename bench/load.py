@@ -196,6 +196,18 @@ FLOOR_SERVER_SETTINGS = {
 # triggers in ecf_latest_induction_records), keyed by the cpd lead provider id ($1).
 LEAD_PROVIDER_OF_CPD = "(SELECT id FROM lead_providers WHERE cpd_lead_provider_id = $1)"
 LATEST_FOR_CPD = latest_records_sql().replace(":lead_provider_id", LEAD_PROVIDER_OF_CPD)
+
+
+def _status_change(attribute: str, status: str, state: str) -> str:
+    """A withdrawal/deferral attribute: the provider's ($1) latest such state row, when the
+    training record's status is that state."""
+    return f"""'{attribute}', CASE WHEN {status} = '{state}' THEN (
+        SELECT json_build_object('reason', st.reason, 'date', st.created_at)
+          FROM participant_profile_states st
+         WHERE st.participant_profile_id = pp.id AND st.cpd_lead_provider_id = $1 AND st.state = '{state}'
+         ORDER BY st.created_at DESC, st.id DESC LIMIT 1) END"""
+
+
 FLOORS: dict[str, str] = {
     # Users with a latest record under the provider (default cohorts), in creation order, each with
     # every attribute the v3 page shows: enrolments through the latest records with the same joins
@@ -234,18 +246,8 @@ FLOORS: dict[str, str] = {
                         'sparsity_uplift', pp.sparsity_uplift,
                         'schedule_identifier', s.schedule_identifier,
                         'delivery_partner_id', p.delivery_partner_id,
-                        'withdrawal', CASE WHEN ir.training_status = 'withdrawn' THEN (
-                            SELECT json_build_object('reason', st.reason, 'date', st.created_at)
-                              FROM participant_profile_states st
-                             WHERE st.participant_profile_id = pp.id AND st.cpd_lead_provider_id = $1
-                               AND st.state = 'withdrawn'
-                             ORDER BY st.created_at DESC, st.id DESC LIMIT 1) END,
-                        'deferral', CASE WHEN ir.training_status = 'deferred' THEN (
-                            SELECT json_build_object('reason', st.reason, 'date', st.created_at)
-                              FROM participant_profile_states st
-                             WHERE st.participant_profile_id = pp.id AND st.cpd_lead_provider_id = $1
-                               AND st.state = 'deferred'
-                             ORDER BY st.created_at DESC, st.id DESC LIMIT 1) END,
+                        {_status_change("withdrawal", "ir.training_status", "withdrawn")},
+                        {_status_change("deferral", "ir.training_status", "deferred")},
                         'created_at', pp.created_at,
                         'induction_end_date', pp.induction_completion_date,
                         'mentor_funding_end_date', pp.mentor_completion_date) ORDER BY pp.created_at, pp.id)
@@ -326,7 +328,7 @@ FLOORS: dict[str, str] = {
     # Distinct users behind the provider's NPQ training records, in order of their first one (v3's
     # default), each with every enrolment attribute, the provider's latest withdrawal/deferral and
     # the participant id changes.
-    "participants/npq": """
+    "participants/npq": f"""
         WITH page AS (
             SELECT pi.user_id AS id, min(pp.created_at) AS first_created_at
               FROM npq_applications a
@@ -345,18 +347,8 @@ FLOORS: dict[str, str] = {
                     'npq_application_id', pp.id, 'eligible_for_funding', a.eligible_for_funding,
                     'training_status', pp.training_status, 'school_urn', pp.school_urn,
                     'targeted_delivery_funding_eligibility', a.targeted_delivery_funding_eligibility,
-                    'withdrawal', CASE WHEN pp.training_status = 'withdrawn' THEN (
-                        SELECT json_build_object('reason', st.reason, 'date', st.created_at)
-                          FROM participant_profile_states st
-                         WHERE st.participant_profile_id = pp.id AND st.cpd_lead_provider_id = $1
-                           AND st.state = 'withdrawn'
-                         ORDER BY st.created_at DESC, st.id DESC LIMIT 1) END,
-                    'deferral', CASE WHEN pp.training_status = 'deferred' THEN (
-                        SELECT json_build_object('reason', st.reason, 'date', st.created_at)
-                          FROM participant_profile_states st
-                         WHERE st.participant_profile_id = pp.id AND st.cpd_lead_provider_id = $1
-                           AND st.state = 'deferred'
-                         ORDER BY st.created_at DESC, st.id DESC LIMIT 1) END,
+                    {_status_change("withdrawal", "pp.training_status", "withdrawn")},
+                    {_status_change("deferral", "pp.training_status", "deferred")},
                     'created_at', pp.created_at) ORDER BY pp.created_at, pp.id)
                   FROM npq_applications a
                   JOIN npq_lead_providers n ON n.id = a.npq_lead_provider_id AND n.cpd_lead_provider_id = $1
