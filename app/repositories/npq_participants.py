@@ -88,7 +88,7 @@ class NpqParticipantRepository:
             # A user matches when any of their enrolments with the provider has the status.
             params["training_status"] = query.training_status
             having = "bool_or(mine.training_status = :training_status)"
-        where = ["TRUE"]
+        where: list[str] = []  # conditions on the user (u)
         if query.updated_since is not None:
             params["updated_since"] = query.updated_since
             where.append("u.updated_at > :updated_since")
@@ -108,11 +108,11 @@ class NpqParticipantRepository:
         ]
         if not order:
             order = ["m.first_created_at"] if query.default_order == "first_enrolment" else ["u.created_at"]
-        if where == ["TRUE"] and order == ["m.first_created_at"]:
+        if where or any(o.startswith("u.") for o in order):
+            users, key = "JOIN users u ON u.id = m.user_id", "u.id"
+        else:
             # Nothing reads the users table (every identity has its user): group and page alone.
             users, key = "", "m.user_id"
-        else:
-            users, key = "JOIN users u ON u.id = m.user_id", "u.id"
         sql = f"""
             WITH mine AS ({_PROVIDER_PROFILES}),
             matching AS (
@@ -120,7 +120,7 @@ class NpqParticipantRepository:
                   FROM mine GROUP BY mine.user_id HAVING {having}
             )
             SELECT {key} FROM matching m {users}
-             WHERE {" AND ".join(where)}
+             WHERE {" AND ".join(where) or "TRUE"}
              ORDER BY {", ".join(order)}, {key} ASC
              LIMIT :limit OFFSET :offset
         """
