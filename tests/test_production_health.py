@@ -3,8 +3,10 @@ X-With-Server-Date ignored in production."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 
+import asyncpg
 import httpx
 import pytest
 import pytest_asyncio
@@ -12,9 +14,9 @@ from fastapi import FastAPI
 from prometheus_client import REGISTRY
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
-from app import metrics
+from app import db, metrics
 from app.db import create_engine
 from app.main import create_app
 from app.models import ApiToken
@@ -202,6 +204,70 @@ async def test_the_app_engine_applies_statement_timeout_on_every_pooled_connecti
         async with engine.connect() as one, engine.connect() as two:
             for conn in (one, two):
                 assert (await conn.execute(text("SHOW statement_timeout"))).scalar_one() == "1234ms"
+    finally:
+        await engine.dispose()
+
+
+# ---- pooled connections that died -----------------------------------------------------------------
+
+
+def _one_connection_engine(settings: Settings, database_url: str) -> AsyncEngine:
+    return create_engine(settings.model_copy(update={"db_pool_size": 1, "db_max_overflow": 0}), database_url)
+
+
+async def _backend_pid(engine: AsyncEngine) -> int:
+    async with engine.connect() as conn:
+        pid: int = (await conn.execute(text("SELECT pg_backend_pid()"))).scalar_one()
+    return pid
+
+
+async def _terminate(database_url: str, pid: int) -> None:
+    killer = create_async_engine(database_url.replace("postgresql://", "postgresql+asyncpg://", 1))
+    try:
+        async with killer.connect() as conn:
+            assert (await conn.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})).scalar_one()
+    finally:
+        await killer.dispose()
+    await asyncio.sleep(0.2)  # the server's goodbye reaches the pooled connection's socket
+
+
+async def test_a_pooled_connection_the_server_closed_is_replaced_without_an_error(
+    database_url: str, settings: Settings
+) -> None:
+    """A database restart or a terminated backend: the next checkout gets a live connection."""
+    engine = create_engine(
+        settings.model_copy(update={"db_pool_size": 1, "db_max_overflow": 0}), database_url
+    )
+    try:
+        first = await _backend_pid(engine)
+        await _terminate(database_url, first)
+        assert await _backend_pid(engine) != first
+    finally:
+        await engine.dispose()
+
+
+@pytest.mark.parametrize("idle_limit", [0.0, 3600.0])
+async def test_a_pooled_connection_idle_past_the_limit_is_pinged_first(
+    database_url: str, settings: Settings, monkeypatch: pytest.MonkeyPatch, idle_limit: float
+) -> None:
+    """A connection that died unannounced (asyncpg still believes it open) is found by the ping
+    when it sat idle past the limit; within the limit no ping is spent, and the dead connection
+    fails its request (the pool then replaces it)."""
+    engine = create_engine(
+        settings.model_copy(update={"db_pool_size": 1, "db_max_overflow": 0}), database_url
+    )
+    monkeypatch.setattr(db, "PING_AFTER_IDLE_SECONDS", idle_limit)
+    try:
+        first = await _backend_pid(engine)
+        await _terminate(database_url, first)
+        monkeypatch.setattr(asyncpg.Connection, "is_closed", lambda self: False)
+        if idle_limit == 0.0:
+            assert await _backend_pid(engine) != first
+        else:
+            with pytest.raises(DBAPIError):
+                await _backend_pid(engine)
+            monkeypatch.undo()
+            assert await _backend_pid(engine) != first
     finally:
         await engine.dispose()
 
