@@ -15,10 +15,11 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import RowMapping, text
+from sqlalchemy import RowMapping
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.repositories.declaration_writes import StoredDeclaration
+from app.repositories.sql import text
 
 # ---- rows returned to the API -------------------------------------------------------------------
 

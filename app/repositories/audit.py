@@ -7,7 +7,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import bindparam, select
+from sqlalchemy import text as sa_text
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.models import AuditEvent
@@ -36,6 +38,18 @@ class AuditFilters:
     since: datetime | None = None
 
 
+# Every write request adds an event: a statement built once (building an ORM insert with its values
+# cost a quarter of a declaration POST's Python time).
+_INSERT = sa_text(
+    """
+    INSERT INTO audit_events (id, occurred_at, actor_type, actor_token_id, actor_id, action,
+                              target_type, target_id, details, request_id)
+    VALUES (gen_random_uuid(), now(), :actor_type, :actor_token_id, :actor_id, :action,
+            :target_type, :target_id, :details, :request_id)
+    """
+).bindparams(bindparam("details", type_=JSONB))
+
+
 class AuditRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
@@ -54,16 +68,17 @@ class AuditRepository:
     ) -> None:
         # occurred_at is the transaction's now(): the same instant as the write it records.
         await self.session.execute(
-            insert(AuditEvent).values(
-                actor_type=actor_type,
-                actor_token_id=actor_token_id,
-                actor_id=actor_id,
-                action=action,
-                target_type=target_type,
-                target_id=target_id,
-                details=details,
-                request_id=request_id,
-            )
+            _INSERT,
+            {
+                "actor_type": actor_type,
+                "actor_token_id": actor_token_id,
+                "actor_id": actor_id,
+                "action": action,
+                "target_type": target_type,
+                "target_id": target_id,
+                "details": details,
+                "request_id": request_id,
+            },
         )
 
     async def list(self, filters: AuditFilters, offset: int, limit: int) -> list[AuditRow]:

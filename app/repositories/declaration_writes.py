@@ -11,8 +11,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import text
-
 from app.domain.npq_courses import REBRANDED_NPQ_COURSES
 from app.repositories.participant_lookup import (
     ACTIVE_PROFILE_TYPES,
@@ -22,6 +20,7 @@ from app.repositories.participant_lookup import (
     ParticipantLookup,
     Profile,
 )
+from app.repositories.sql import text
 
 LIVE_STATES = ("submitted", "eligible", "payable", "paid")
 # The predicate of the partial unique index uq_participant_declarations_live.

@@ -12,11 +12,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import RowMapping, text
+from sqlalchemy import RowMapping
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.domain.paging import Page
 from app.repositories.ecf_participants import CohortScope
+from app.repositories.sql import text
 
 # Columns of `delivery_partners` a list may be ordered by (names come from the domain).
 SORTABLE_COLUMNS = frozenset({"created_at", "updated_at", "name"})

@@ -10,9 +10,8 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import text
-
 from app.repositories.participant_lookup import Milestone, ParticipantLookup
+from app.repositories.sql import text
 
 LIVE_STATES = ("submitted", "eligible", "payable", "paid")
 

@@ -19,10 +19,11 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, NamedTuple
 
-from sqlalchemy import Result, RowMapping, text
+from sqlalchemy import Result, RowMapping
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.domain.paging import DEFAULT_MIN_COHORT_EXCLUSIVE, Page
+from app.repositories.sql import text
 
 
 @dataclass(frozen=True)

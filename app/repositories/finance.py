@@ -13,10 +13,11 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import RowMapping, text
+from sqlalchemy import RowMapping
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.domain.paging import Page
+from app.repositories.sql import text
 
 BILLABLE = ("eligible", "payable", "paid")
 REFUNDABLE = ("awaiting_clawback", "clawed_back")

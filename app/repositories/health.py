@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.repositories.sql import text
 
 
 async def database_ok(session: AsyncSession) -> bool:

@@ -11,10 +11,9 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import text
-
 from app.repositories.declaration_writes import DeclarationWriteRepository
 from app.repositories.ecf_actions import EcfActionRepository
+from app.repositories.sql import text
 
 
 @dataclass(frozen=True)

@@ -17,11 +17,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, NamedTuple
 
-from sqlalchemy import RowMapping, text
+from sqlalchemy import RowMapping
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.domain.npq_courses import SUPPORT_OFFER_COURSES
 from app.domain.paging import DEFAULT_MIN_COHORT_EXCLUSIVE, Page
+from app.repositories.sql import text
 
 # Application columns the NPQ registration service writes (everything the providers' API shows).
 APPLICATION_FIELDS = (

@@ -12,10 +12,11 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import RowMapping, text
+from sqlalchemy import RowMapping
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.domain.paging import Page
+from app.repositories.sql import text
 
 # Declarations whose outcome may still be changed: anything not voided or clawed back.
 OUTCOME_DECLARATION_STATES = ("submitted", "eligible", "payable", "paid", "ineligible")

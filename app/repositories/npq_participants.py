@@ -14,11 +14,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal, NamedTuple
 
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.domain.paging import Page
 from app.repositories.ecf_participants import EcfParticipantRepository, IdChangeRow
+from app.repositories.sql import text
 
 # The provider's NPQ training records with their users (body of a CTE or subquery).
 _PROVIDER_PROFILES = """

@@ -8,11 +8,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import RowMapping, text
+from sqlalchemy import RowMapping
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.repositories.npq_applications import APPLICATION_FIELDS
 from app.repositories.participant_lookup import Identity
+from app.repositories.sql import text
 
 
 @dataclass(frozen=True)

@@ -17,11 +17,12 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import RowMapping, text
+from sqlalchemy import RowMapping
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.domain.paging import DEFAULT_MIN_COHORT_EXCLUSIVE, Page
+from app.repositories.sql import text
 
 # Columns of `partnerships` a list may be ordered by (names come from the domain, never the wire).
 SORTABLE_COLUMNS = frozenset({"created_at", "updated_at", "challenged_at", "challenge_reason"})

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+
+from app.repositories.sql import text
 
 # Count one hit in the caller's current window and return the window's total. The CTE drops the
 # caller's earlier windows in the same round trip, so a busy caller keeps a single row.

@@ -13,10 +13,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import RowMapping, text
+from sqlalchemy import RowMapping
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.domain.paging import Page
+from app.repositories.sql import text
 
 # Columns of `schools` a list may be ordered by (names come from the domain, never from the wire).
 SORTABLE_COLUMNS = frozenset({"created_at", "updated_at", "name", "urn"})

@@ -7,10 +7,11 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import RowMapping, text
+from sqlalchemy import RowMapping
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.domain.paging import DEFAULT_MIN_COHORT_EXCLUSIVE, Page
+from app.repositories.sql import text
 
 
 @dataclass(frozen=True)

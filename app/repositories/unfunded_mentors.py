@@ -14,13 +14,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.domain.paging import Page
 
 # The visibility core is shared with the participant endpoints so the two never disagree.
 from app.repositories.ecf_participants import LATEST_TABLE, latest_records_sql
+from app.repositories.sql import text
 
 SORTABLE_USER_COLUMNS = frozenset({"created_at", "updated_at"})
 
