@@ -1,11 +1,10 @@
 """Every v1 route."""
 
-from fastapi import APIRouter
-
 from app.api import npq_applications, npq_outcomes, npq_participants
+from app.api.routing import PathPrefixRouter
 from app.api.v1 import declarations, ecf_participants
 
-router = APIRouter()
+router = PathPrefixRouter("/api/v1")
 router.include_router(ecf_participants.router)
 router.include_router(declarations.router)
 router.include_router(npq_applications.build_router("v1"))

@@ -1,12 +1,11 @@
 """Every v2 route. v2's ECF participant contract equals v1's, so it reuses v1's handlers."""
 
-from fastapi import APIRouter
-
 from app.api import npq_applications, npq_outcomes, npq_participants
+from app.api.routing import PathPrefixRouter
 from app.api.v1 import declarations, ecf_participants
 from app.api.v2 import serializers
 
-router = APIRouter()
+router = PathPrefixRouter("/api/v2")
 router.include_router(ecf_participants.build_router("v2"))
 router.include_router(
     declarations.build_router("v2", serializers.declaration, serializers.declaration_attributes)

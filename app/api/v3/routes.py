@@ -1,8 +1,7 @@
 """Every v3 route."""
 
-from fastapi import APIRouter
-
 from app.api import npq_applications, npq_outcomes, npq_participants
+from app.api.routing import PathPrefixRouter
 from app.api.v3 import (
     declarations,
     delivery_partners,
@@ -14,7 +13,7 @@ from app.api.v3 import (
     unfunded_mentors,
 )
 
-router = APIRouter()
+router = PathPrefixRouter("/api/v3")
 # Transfers first: `/participants/ecf/transfers` must not be taken for a participant id.
 router.include_router(transfers.router)
 router.include_router(ecf_participants.router)
