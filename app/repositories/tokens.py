@@ -29,12 +29,13 @@ class TokenOwner:
 # the query itself. The columns are TokenOwner's, in order.
 _FIND_BY_HASH = text(
     """
-    SELECT t.id, t.scope, t.last_used_at, t.cpd_lead_provider_id, cpd.name, lp.id, npq.id, t.school_id
-      FROM api_tokens t
-      LEFT JOIN cpd_lead_providers cpd ON cpd.id = t.cpd_lead_provider_id
+    SELECT api_tokens.id, api_tokens.scope, api_tokens.last_used_at, api_tokens.cpd_lead_provider_id,
+           cpd.name, lp.id, npq.id, api_tokens.school_id
+      FROM api_tokens
+      LEFT JOIN cpd_lead_providers cpd ON cpd.id = api_tokens.cpd_lead_provider_id
       LEFT JOIN lead_providers lp ON lp.cpd_lead_provider_id = cpd.id
       LEFT JOIN npq_lead_providers npq ON npq.cpd_lead_provider_id = cpd.id
-     WHERE t.hashed_token = :hashed_token AND t.revoked_at IS NULL
+     WHERE api_tokens.hashed_token = :hashed_token AND api_tokens.revoked_at IS NULL
     """
 )
 
