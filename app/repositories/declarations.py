@@ -12,7 +12,7 @@ from sqlalchemy import RowMapping
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.domain.paging import Page
-from app.repositories.sql import text
+from app.repositories.sql import check_columns, rows_as, text
 
 
 @dataclass(frozen=True)
@@ -214,7 +214,7 @@ class DeclarationRepository:
             {_DETAILS} JOIN page ON page.id = d.id
             ORDER BY d.created_at, d.id
         """
-        return [_row(r) for r in (await self.session.execute(text(sql), params)).mappings()]
+        return rows_as(DeclarationRow, await self.session.execute(text(sql), params))
 
     async def find(
         self, cpd_lead_provider_id: uuid.UUID, lead_provider_id: uuid.UUID | None, declaration_id: uuid.UUID
@@ -236,5 +236,6 @@ class DeclarationRepository:
         sql = f"{_DETAILS} WHERE {_where(filters, params)} ORDER BY d.created_at, d.id"
         async with maker() as session:
             result = await session.stream(text(sql).execution_options(yield_per=batch_size), params)
-            async for partition in result.mappings().partitions(batch_size):
-                yield [_row(r) for r in partition]
+            check_columns(DeclarationRow, result.keys())
+            async for partition in result.partitions(batch_size):
+                yield [DeclarationRow(*r) for r in partition]

@@ -23,7 +23,7 @@ from sqlalchemy import Result, RowMapping
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.domain.paging import DEFAULT_MIN_COHORT_EXCLUSIVE, Page
-from app.repositories.sql import text
+from app.repositories.sql import check_columns, rows_as, text
 
 
 @dataclass(frozen=True)
@@ -157,15 +157,8 @@ def _enrolment(row: RowMapping) -> EnrolmentRow:
     return EnrolmentRow(**row)
 
 
-_ENROLMENT_FIELDS = EnrolmentRow._fields
-
-
 def _enrolments(result: Result[Any]) -> list[EnrolmentRow]:
-    """Rows built positionally (a page has up to 2,000 of them): the selected columns are the
-    dataclass's fields in order, checked once per result."""
-    if tuple(result.keys()) != _ENROLMENT_FIELDS:
-        raise AssertionError("enrolment columns differ from EnrolmentRow's fields")
-    return [EnrolmentRow(*row) for row in result]
+    return rows_as(EnrolmentRow, result)  # a page has up to 2,000 of them
 
 
 class EcfParticipantRepository:
@@ -259,8 +252,9 @@ class EcfParticipantRepository:
         )
         async with maker() as session:
             result = await session.stream(text(sql).execution_options(yield_per=batch_size), params)
-            async for partition in result.mappings().partitions(batch_size):
-                yield [_enrolment(r) for r in partition]
+            check_columns(EnrolmentRow, result.keys())
+            async for partition in result.partitions(batch_size):
+                yield [EnrolmentRow(*r) for r in partition]
 
     # ---- v3: one resource per user ----------------------------------------------------------
 
@@ -352,8 +346,7 @@ class EcfParticipantRepository:
               FROM participant_id_changes WHERE user_id = ANY(:user_ids)
              ORDER BY created_at DESC, id DESC
         """
-        result = await self.session.execute(text(sql), {"user_ids": list(user_ids)})
-        return [IdChangeRow(**r) for r in result.mappings()]
+        return rows_as(IdChangeRow, await self.session.execute(text(sql), {"user_ids": list(user_ids)}))
 
     async def latest_provider_states(
         self, profile_ids: Sequence[uuid.UUID], cpd_lead_provider_id: uuid.UUID
@@ -373,4 +366,4 @@ class EcfParticipantRepository:
         result = await self.session.execute(
             text(sql), {"profile_ids": list(profile_ids), "cpd_lead_provider_id": cpd_lead_provider_id}
         )
-        return [StateRow(**r) for r in result.mappings()]
+        return rows_as(StateRow, result)

@@ -16,7 +16,7 @@ from sqlalchemy import RowMapping
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.domain.paging import Page
-from app.repositories.sql import text
+from app.repositories.sql import rows_as, text
 
 # Declarations whose outcome may still be changed: anything not voided or clawed back.
 OUTCOME_DECLARATION_STATES = ("submitted", "eligible", "payable", "paid", "ineligible")
@@ -60,7 +60,7 @@ class NpqOutcomeRepository:
         self.session = session
 
     async def _rows(self, sql: str, params: dict[str, Any]) -> list[OutcomeRow]:
-        return [_row(r) for r in (await self.session.execute(text(sql), params)).mappings()]
+        return rows_as(OutcomeRow, await self.session.execute(text(sql), params))
 
     # --- reading --------------------------------------------------------------------------------
 

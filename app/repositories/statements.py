@@ -11,7 +11,7 @@ from sqlalchemy import RowMapping
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.domain.paging import DEFAULT_MIN_COHORT_EXCLUSIVE, Page
-from app.repositories.sql import text
+from app.repositories.sql import rows_as, text
 
 
 @dataclass(frozen=True)
@@ -74,7 +74,7 @@ class StatementRepository:
             clauses.append("s.updated_at >= :updated_since")
         sql = f"""{_SELECT} WHERE {" AND ".join(clauses)}
             ORDER BY s.payment_date, s.created_at, s.id LIMIT :limit OFFSET :offset"""
-        return [_row(r) for r in (await self.session.execute(text(sql), params)).mappings()]
+        return rows_as(StatementRow, await self.session.execute(text(sql), params))
 
     async def find(self, cpd_lead_provider_id: uuid.UUID, statement_id: uuid.UUID) -> StatementRow | None:
         """Any of the provider's statements, output-fee or not."""
