@@ -13,15 +13,16 @@ from sqlalchemy import text as _text
 RowT = TypeVar("RowT")
 
 
-@lru_cache(maxsize=4096)
+@lru_cache(maxsize=1024)
 def text(statement: str) -> TextClause:
     """`sqlalchemy.text`, built once per distinct statement.
 
     Building a TextClause parses the statement for its `:name` parameters (a regular expression
     over the whole text, and a BindParameter each), which cost more than a small query's round
     trip; the repositories' statements repeat on every request, so each is built once. A
-    TextClause is immutable (bindparams/columns return new ones), so sharing it is safe. The cache
-    is bounded: statements whose text varies with a request's filters take at most its size.
+    TextClause is immutable (bindparams/columns return new ones), so sharing it is safe. Values
+    always travel as parameters, never in the text, so the distinct texts are the statements'
+    shapes (one per combination of filters and sort), a few hundred; the cache is bounded anyway.
     """
     return _text(statement)
 
