@@ -22,7 +22,7 @@ def text(statement: str) -> TextClause:
     trip; the repositories' statements repeat on every request, so each is built once. A
     TextClause is immutable (bindparams/columns return new ones), so sharing it is safe. Values
     always travel as parameters, never in the text, so the distinct texts are the statements'
-    shapes (one per combination of filters and sort), a few hundred; the cache is bounded anyway.
+    shapes (one per combination of filters and sort); the cache is bounded anyway.
     """
     return _text(statement)
 
