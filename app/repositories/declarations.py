@@ -8,11 +8,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, NamedTuple
 
-from sqlalchemy import RowMapping
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.domain.paging import Page
-from app.repositories.sql import check_columns, rows_as, text
+from app.repositories.sql import check_columns, first_as, rows_as, text
 
 
 @dataclass(frozen=True)
@@ -172,10 +171,6 @@ def _page_sql(filters: DeclarationFilters, params: dict[str, Any], *, few_update
          ORDER BY created_at, id LIMIT :limit OFFSET :offset"""
 
 
-def _row(mapping: RowMapping) -> DeclarationRow:
-    return DeclarationRow(**mapping)
-
-
 class DeclarationRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
@@ -221,8 +216,7 @@ class DeclarationRepository:
     ) -> DeclarationRow | None:
         params = self._params(cpd_lead_provider_id, lead_provider_id) | {"id": declaration_id}
         sql = f"{_DETAILS} WHERE d.id = :id AND {_where(DeclarationFilters(), params)}"
-        row = (await self.session.execute(text(sql), params)).mappings().first()
-        return _row(row) if row else None
+        return first_as(DeclarationRow, await self.session.execute(text(sql), params))
 
     @staticmethod
     async def stream(

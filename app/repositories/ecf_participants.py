@@ -19,11 +19,11 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, NamedTuple
 
-from sqlalchemy import Result, RowMapping
+from sqlalchemy import Result
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.domain.paging import DEFAULT_MIN_COHORT_EXCLUSIVE, Page
-from app.repositories.sql import check_columns, rows_as, text
+from app.repositories.sql import check_columns, first_as, rows_as, text
 
 
 @dataclass(frozen=True)
@@ -153,10 +153,6 @@ _DETAIL_JOINS = """
 """
 
 
-def _enrolment(row: RowMapping) -> EnrolmentRow:
-    return EnrolmentRow(**row)
-
-
 def _enrolments(result: Result[Any]) -> list[EnrolmentRow]:
     return rows_as(EnrolmentRow, result)  # a page has up to 2,000 of them
 
@@ -227,14 +223,12 @@ class EcfParticipantRepository:
     ) -> list[EnrolmentRow]:
         params: dict[str, Any] = {"lead_provider_id": lead_provider_id}
         sql = self._v1_sql(params, cohorts=cohorts, updated_since=None, user_id=user_id, paged=False)
-        result = await self.session.execute(text(sql), params)
-        return [_enrolment(r) for r in result.mappings()]
+        return _enrolments(await self.session.execute(text(sql), params))
 
     async def find_record(self, induction_record_id: uuid.UUID) -> EnrolmentRow | None:
         """One induction record with everything a flat participant shows (action responses)."""
         sql = f"SELECT {_DETAIL_COLUMNS} FROM induction_records ir {_DETAIL_JOINS} WHERE ir.id = :id"
-        row = (await self.session.execute(text(sql), {"id": induction_record_id})).mappings().first()
-        return _enrolment(row) if row else None
+        return first_as(EnrolmentRow, await self.session.execute(text(sql), {"id": induction_record_id}))
 
     @staticmethod
     async def stream_v1(

@@ -12,11 +12,10 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import RowMapping
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.domain.paging import Page
-from app.repositories.sql import rows_as, text
+from app.repositories.sql import first_as, rows_as, text
 
 # Declarations whose outcome may still be changed: anything not voided or clawed back.
 OUTCOME_DECLARATION_STATES = ("submitted", "eligible", "payable", "paid", "ineligible")
@@ -49,10 +48,6 @@ _DETAILS = """
       JOIN participant_identities pi ON pi.id = pp.participant_identity_id
 """
 _ORDER = "ORDER BY o.created_at, o.id"
-
-
-def _row(mapping: RowMapping) -> OutcomeRow:
-    return OutcomeRow(**mapping)
 
 
 class NpqOutcomeRepository:
@@ -96,11 +91,8 @@ class NpqOutcomeRepository:
         return await self._rows(sql, {"cpd": cpd_lead_provider_id, "user_id": user_id})
 
     async def find(self, outcome_id: uuid.UUID) -> OutcomeRow | None:
-        row = (
-            await self.session.execute(text(f"{_DETAILS} WHERE o.id = :id"), {"id": outcome_id})
-        ).mappings()
-        found = row.first()
-        return _row(found) if found else None
+        result = await self.session.execute(text(f"{_DETAILS} WHERE o.id = :id"), {"id": outcome_id})
+        return first_as(OutcomeRow, result)
 
     # --- recording an outcome -------------------------------------------------------------------
 

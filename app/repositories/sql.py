@@ -46,6 +46,13 @@ def rows_as(row_type: type[RowT], result: Result[Any]) -> list[RowT]:
     return [row_type(*row) for row in result]
 
 
+def first_as(row_type: type[RowT], result: Result[Any]) -> RowT | None:
+    """The first row of `result` as a `row_type` (see rows_as), or None."""
+    check_columns(row_type, result.keys())
+    row = result.first()
+    return None if row is None else row_type(*row)
+
+
 def check_columns(row_type: type[Any], keys: Iterable[str]) -> None:
     """The statement's columns are `row_type`'s fields in order (for positional construction)."""
     columns = tuple(keys)

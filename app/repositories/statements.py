@@ -7,11 +7,10 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import RowMapping
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.domain.paging import DEFAULT_MIN_COHORT_EXCLUSIVE, Page
-from app.repositories.sql import rows_as, text
+from app.repositories.sql import first_as, rows_as, text
 
 
 @dataclass(frozen=True)
@@ -40,10 +39,6 @@ _SELECT = """
       FROM statements s
       JOIN cohorts c ON c.id = s.cohort_id
 """
-
-
-def _row(mapping: RowMapping) -> StatementRow:
-    return StatementRow(**mapping)
 
 
 class StatementRepository:
@@ -80,5 +75,4 @@ class StatementRepository:
         """Any of the provider's statements, output-fee or not."""
         sql = f"{_SELECT} WHERE s.id = :id AND s.cpd_lead_provider_id = :cpd_lead_provider_id"
         params = {"id": statement_id, "cpd_lead_provider_id": cpd_lead_provider_id}
-        row = (await self.session.execute(text(sql), params)).mappings().first()
-        return _row(row) if row else None
+        return first_as(StatementRow, await self.session.execute(text(sql), params))

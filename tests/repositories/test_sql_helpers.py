@@ -8,7 +8,7 @@ from typing import NamedTuple
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.repositories.sql import rows_as, text
+from app.repositories.sql import first_as, rows_as, text
 
 
 class Pair(NamedTuple):
@@ -48,3 +48,13 @@ async def test_columns_that_are_not_the_fields_in_order_are_refused(session: Asy
     result = await session.execute(text(sql))
     with pytest.raises(AssertionError, match="fields in order"):
         rows_as(Pair, result)
+
+
+async def test_the_first_row_or_none(session: AsyncSession) -> None:
+    one = await session.execute(text("SELECT 7 AS a, 'x' AS b"))
+    assert first_as(Pair, one) == Pair(7, "x")
+    none = await session.execute(text("SELECT 7 AS a, 'x' AS b WHERE false"))
+    assert first_as(Pair, none) is None
+    swapped = await session.execute(text("SELECT 'x' AS b, 7 AS a WHERE false"))
+    with pytest.raises(AssertionError, match="fields in order"):
+        first_as(Pair, swapped)  # checked even when no row comes back
