@@ -38,8 +38,8 @@ class AuditFilters:
     since: datetime | None = None
 
 
-# Every write request adds an event: a statement built once (building an ORM insert with its values
-# cost a quarter of a declaration POST's Python time).
+# Every write request adds an event: one statement built at import, not an ORM insert with its values
+# built per request.
 _INSERT = sa_text(
     """
     INSERT INTO audit_events (id, occurred_at, actor_type, actor_token_id, actor_id, action,

@@ -11,7 +11,7 @@ from typing import Any, NamedTuple
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.domain.paging import Page
-from app.repositories.sql import check_columns, first_as, rows_as, text
+from app.repositories.sql import batches_as, first_as, rows_as, text
 
 
 @dataclass(frozen=True)
@@ -230,6 +230,5 @@ class DeclarationRepository:
         sql = f"{_DETAILS} WHERE {_where(filters, params)} ORDER BY d.created_at, d.id"
         async with maker() as session:
             result = await session.stream(text(sql).execution_options(yield_per=batch_size), params)
-            check_columns(DeclarationRow, result.keys())
-            async for partition in result.partitions(batch_size):
-                yield [DeclarationRow(*r) for r in partition]
+            async for batch in batches_as(DeclarationRow, result, batch_size):
+                yield batch

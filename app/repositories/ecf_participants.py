@@ -23,7 +23,7 @@ from sqlalchemy import Result
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.domain.paging import DEFAULT_MIN_COHORT_EXCLUSIVE, Page
-from app.repositories.sql import check_columns, first_as, rows_as, text
+from app.repositories.sql import batches_as, first_as, rows_as, text
 
 
 @dataclass(frozen=True)
@@ -246,9 +246,8 @@ class EcfParticipantRepository:
         )
         async with maker() as session:
             result = await session.stream(text(sql).execution_options(yield_per=batch_size), params)
-            check_columns(EnrolmentRow, result.keys())
-            async for partition in result.partitions(batch_size):
-                yield [EnrolmentRow(*r) for r in partition]
+            async for batch in batches_as(EnrolmentRow, result, batch_size):
+                yield batch
 
     # ---- v3: one resource per user ----------------------------------------------------------
 

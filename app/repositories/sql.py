@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterable
+from collections.abc import AsyncIterator, Iterable
 from functools import lru_cache
 from typing import Any, TypeVar
 
 from sqlalchemy import Result, TextClause
 from sqlalchemy import text as _text
+from sqlalchemy.ext.asyncio import AsyncResult
 
 RowT = TypeVar("RowT")
 
@@ -51,6 +52,13 @@ def first_as(row_type: type[RowT], result: Result[Any]) -> RowT | None:
     check_columns(row_type, result.keys())
     row = result.first()
     return None if row is None else row_type(*row)
+
+
+async def batches_as(row_type: type[RowT], result: AsyncResult[Any], size: int) -> AsyncIterator[list[RowT]]:
+    """A streamed result's rows as `row_type`s (see rows_as), `size` at a time (CSV exports)."""
+    check_columns(row_type, result.keys())
+    async for partition in result.partitions(size):
+        yield [row_type(*row) for row in partition]
 
 
 def check_columns(row_type: type[Any], keys: Iterable[str]) -> None:

@@ -8,7 +8,7 @@ from typing import NamedTuple
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.repositories.sql import first_as, rows_as, text
+from app.repositories.sql import batches_as, first_as, rows_as, text
 
 
 class Pair(NamedTuple):
@@ -58,3 +58,14 @@ async def test_the_first_row_or_none(session: AsyncSession) -> None:
     swapped = await session.execute(text("SELECT 'x' AS b, 7 AS a WHERE false"))
     with pytest.raises(AssertionError, match="fields in order"):
         first_as(Pair, swapped)  # checked even when no row comes back
+
+
+async def test_a_streamed_result_comes_in_batches_of_rows(session: AsyncSession) -> None:
+    result = await session.stream(
+        text("SELECT n AS a, 'v' || n AS b FROM generate_series(1, 5) AS n ORDER BY n")
+    )
+    batches = [batch async for batch in batches_as(Pair, result, 2)]
+    assert batches == [[Pair(1, "v1"), Pair(2, "v2")], [Pair(3, "v3"), Pair(4, "v4")], [Pair(5, "v5")]]
+    swapped = await session.stream(text("SELECT 'v' AS b, 1 AS a"))
+    with pytest.raises(AssertionError, match="fields in order"):
+        [batch async for batch in batches_as(Pair, swapped, 2)]
