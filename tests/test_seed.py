@@ -14,7 +14,8 @@ from typing import Any
 import httpx
 import pytest
 from sqlalchemy import select, text
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 
 from app.domain.enums import ProgrammeType
 from app.models import ApiToken, Base, Cohort, NpqCourse, School, Statement
@@ -22,6 +23,7 @@ from app.security import hash_token
 from app.seed import (
     KNOWN_TOKENS,
     SeedRefused,
+    SeedReport,
     build_reference,
     build_sandbox,
     ids,
@@ -838,3 +840,67 @@ async def test_every_v3_ecf_resource_has_sandbox_data(
         for t in transfers
     )
     assert await data("/api/v3/unfunded-mentors/ecf")
+
+
+# ---- planner statistics during the load ---------------------------------------------------------
+
+
+async def _reltuples(conn: AsyncConnection | AsyncSession, table: str) -> tuple[int, float]:
+    sql = "SELECT relpages, reltuples FROM pg_class WHERE oid = to_regclass(:t)"
+    row = (await conn.execute(text(sql), {"t": table})).one()
+    return int(row[0]), float(row[1])
+
+
+async def test_each_filled_table_is_analysed_before_its_children_are_inserted(
+    session: AsyncSession, engine: AsyncEngine
+) -> None:
+    report = await seed_reference_data(session)
+    # seed_reference_data has no closing ANALYZE: what is seen here comes from the per-table ones.
+    tables = ("cohorts", "schedules", "milestones", "npq_courses")
+    for table in tables:
+        assert report.inserted[table] > 0
+        assert (await _reltuples(session, table))[1] == report.inserted[table], table
+    # ...and until the seed's transaction ends no other session (autovacuum) can analyse or vacuum
+    # them, which would record them as empty again: the seed's rows are not committed yet.
+    async with engine.connect() as other:
+        for table in tables:
+            await other.execute(text("SET LOCAL lock_timeout = '200ms'"))
+            with pytest.raises(DBAPIError, match="lock timeout"):
+                await other.execute(text(f"ANALYZE {table}"))
+            await other.rollback()
+
+
+async def test_the_seed_copes_with_tables_recorded_as_empty(settings: Settings, engine: AsyncEngine) -> None:
+    """A test database full of rolled-back rows that VACUUM or ANALYZE recorded as empty.
+
+    pg_class then says 0 rows on N pages, so every size estimate is 0 whatever the table holds; the
+    seed's foreign key checks and trigger statements were planned as joins reading whole tables per
+    row, and the seed ran for hours (the watchdog fails this test if it hangs).
+    """
+    tables = ", ".join(table.name for table in SEEDABLE_TABLES)
+
+    async def seed_and_roll_back() -> SeedReport:
+        async with engine.connect() as conn:
+            transaction = await conn.begin()
+            try:
+                async with AsyncSession(bind=conn, join_transaction_mode="create_savepoint") as session:
+                    return await seed_sandbox(session, settings=settings, today=TODAY)
+            finally:
+                await transaction.rollback()
+
+    try:
+        await seed_and_roll_back()
+        async with engine.connect() as conn:
+            await conn.execute(text(f"ANALYZE {tables}"))
+            await conn.commit()
+            for table in ("users", "participant_identities", "participant_profiles"):
+                pages, rows = await _reltuples(conn, table)
+                assert pages > 0 and rows == 0, (table, pages, rows)  # the state this test is about
+        report = await seed_and_roll_back()
+        built = build_sandbox(settings=settings, today=TODAY).rows.counts()
+        assert report.inserted["participant_profiles"] == built["participant_profiles"]
+    finally:
+        # Leave the tables as later tests expect them: dead rows gone, no stale "empty" record.
+        async with engine.connect() as conn:
+            await conn.execution_options(isolation_level="AUTOCOMMIT")
+            await conn.execute(text(f"VACUUM (ANALYZE) {tables}"))

@@ -203,13 +203,12 @@ async def seed_sandbox(session: AsyncSession, *, settings: Settings, today: date
     report.merge(await sandbox.rows.insert(session, SANDBOX_ORDER))
     await _set_default_programmes(session, sandbox.defaults)
     await session.flush()
-    # A bulk load leaves the planner's statistics describing empty tables until autovacuum comes
-    # round (never, inside a transaction that is still open), and nested-loop plans chosen for
-    # empty tables turn the visibility queries quadratic. ANALYZE counts this transaction's rows.
-    # Only the tables the seed fills (and the one its triggers fill): the system catalogs need no
-    # fresh statistics, and their locks would be held until the seed's transaction ends. A table
-    # another session holds a conflicting lock on (a VACUUM, an operator's ANALYZE) is skipped
-    # rather than waited for: statistics only speed things up.
+    # Each table was analysed as it was filled (Rows.insert); this pass also covers what changed
+    # afterwards (timestamps moved by triggers, default programmes, the latest-records table the
+    # triggers fill), so the first requests after the seed are planned for the rows it left. Only
+    # the tables the seed fills: the system catalogs need no fresh statistics, and their locks
+    # would be held until the seed's transaction ends. A table another session holds a conflicting
+    # lock on (a VACUUM, an operator's ANALYZE) is skipped rather than waited for.
     await session.execute(text(f"ANALYZE (SKIP_LOCKED) {', '.join(_SEEDED_TABLES)}"))
     return report
 
