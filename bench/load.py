@@ -456,20 +456,12 @@ FLOORS: dict[str, str] = {
     """,
     "participants/ecf/transfers": """
         WITH involved AS (
-            SELECT DISTINCT pi.user_id FROM induction_records ir
-              JOIN induction_programmes ip ON ip.id = ir.induction_programme_id
-              JOIN partnerships p ON p.id = ip.partnership_id
-              JOIN lead_providers lp ON lp.id = p.lead_provider_id
-              JOIN participant_profiles pp ON pp.id = ir.participant_profile_id
-              JOIN participant_identities pi ON pi.id = pp.participant_identity_id
-             WHERE lp.cpd_lead_provider_id = $1 AND (ir.school_transfer OR ir.induction_status = 'leaving')
-               AND EXISTS (SELECT 1 FROM induction_records lv
-                            WHERE lv.participant_profile_id = ir.participant_profile_id
-                              AND lv.induction_status = 'leaving')
+            SELECT DISTINCT t.user_created_at, t.user_id FROM ecf_transfer_participants t
+             WHERE t.lead_provider_id = (SELECT id FROM lead_providers WHERE cpd_lead_provider_id = $1)
+             ORDER BY t.user_created_at, t.user_id OFFSET $2 LIMIT $3
         ),
         page AS (
-            SELECT u.id, u.created_at, u.updated_at FROM users u JOIN involved i ON i.user_id = u.id
-             ORDER BY u.created_at, u.id OFFSET $2 LIMIT $3
+            SELECT u.id, u.created_at, u.updated_at FROM involved i JOIN users u ON u.id = i.user_id
         )
         SELECT json_agg(json_build_object('id', page.id, 'type', 'participant-transfer', 'attributes',
             json_build_object('updated_at', page.updated_at, 'transfers', (

@@ -309,3 +309,21 @@ class EcfLatestInductionRecord(Base):
     user_id: Mapped[uuid.UUID]
     user_created_at: Mapped[datetime]
     profile_created_at: Mapped[datetime]
+
+
+class EcfTransferParticipant(Base):
+    """Derived, kept by database triggers (migration 0019): per lead provider, the training records
+    with a transfer the provider is involved in (a leaving or school-transfer induction record under
+    one of its partnerships, and a leaving record), with the user the transfers list pages on.
+    Never written by the app."""
+
+    __tablename__ = "ecf_transfer_participants"
+    __table_args__ = (
+        Index("ix_ecf_transfer_participants_list_order", "lead_provider_id", "user_created_at", "user_id"),
+        Index("ix_ecf_transfer_participants_profile", "participant_profile_id"),
+    )
+
+    lead_provider_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    participant_profile_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    user_id: Mapped[uuid.UUID]
+    user_created_at: Mapped[datetime]

@@ -2,7 +2,9 @@
 
 A participant appears when one of their training records has (a) an induction record under a
 partnership of the provider that is a school transfer or is leaving, and (b) a leaving induction
-record with any provider. Challenged partnerships count (unlike the participant endpoints).
+record with any provider. Challenged partnerships count (unlike the participant endpoints). That
+set is kept per provider and training record by database triggers (`ecf_transfer_participants`,
+migration 0019).
 
 Lists page over user ids first, then load every induction record of the page's users in one
 query; pairing leaving and joining records is done by the domain.
@@ -58,40 +60,37 @@ class TransferRepository:
         Ordered by creation; with `updated_since`, by last update (as the reference syncs).
         """
         params: dict[str, Any] = {"lead_provider_id": lead_provider_id}
-        user_filters = ["TRUE"]
-        if updated_since is not None:
-            params["updated_since"] = updated_since
-            user_filters.append("u.updated_at >= :updated_since")
-        if user_id is not None:
-            params["user_id"] = user_id
-            user_filters.append("u.id = :user_id")
-        order_key = "u.updated_at" if updated_since is not None else "u.created_at"
         limit = ""
         if page is not None:
             params["limit"] = page.limit
             params["offset"] = page.offset
             limit = "LIMIT :limit OFFSET :offset"
-        sql = f"""
-            WITH involved AS (
-                SELECT DISTINCT pi.user_id
-                  FROM induction_records ir
-                  JOIN induction_programmes ip ON ip.id = ir.induction_programme_id
-                  JOIN partnerships p ON p.id = ip.partnership_id
-                  JOIN participant_profiles pp ON pp.id = ir.participant_profile_id
-                  JOIN participant_identities pi ON pi.id = pp.participant_identity_id
-                 WHERE p.lead_provider_id = :lead_provider_id
-                   AND (ir.school_transfer OR ir.induction_status = 'leaving')
-                   AND EXISTS (
-                       SELECT 1 FROM induction_records lv
-                        WHERE lv.participant_profile_id = ir.participant_profile_id
-                          AND lv.induction_status = 'leaving'
-                   )
-            )
-            SELECT u.id FROM users u JOIN involved i ON i.user_id = u.id
-             WHERE {" AND ".join(user_filters)}
-             ORDER BY {order_key} ASC, u.id ASC
-             {limit}
-        """
+        if updated_since is None:
+            # In creation order the set alone gives the page: one range of its list-order index.
+            only_user = ""
+            if user_id is not None:
+                params["user_id"] = user_id
+                only_user = "AND t.user_id = :user_id"
+            sql = f"""
+                SELECT DISTINCT t.user_id, t.user_created_at FROM ecf_transfer_participants t
+                 WHERE t.lead_provider_id = :lead_provider_id {only_user}
+                 ORDER BY t.user_created_at ASC, t.user_id ASC
+                 {limit}
+            """
+        else:
+            params["updated_since"] = updated_since
+            user_filters = ["u.updated_at >= :updated_since"]
+            if user_id is not None:
+                params["user_id"] = user_id
+                user_filters.append("u.id = :user_id")
+            sql = f"""
+                SELECT u.id FROM users u
+                 WHERE {" AND ".join(user_filters)}
+                   AND u.id IN (SELECT t.user_id FROM ecf_transfer_participants t
+                                 WHERE t.lead_provider_id = :lead_provider_id)
+                 ORDER BY u.updated_at ASC, u.id ASC
+                 {limit}
+            """
         result = await self.session.execute(text(sql), params)
         return [row[0] for row in result]
 

@@ -40,6 +40,7 @@ from app.models import (
     EcfLatestInductionRecord,
     EcfParticipantEligibility,
     EcfParticipantValidationData,
+    EcfTransferParticipant,
     InductionCoordinatorProfile,
     InductionCoordinatorProfileSchool,
     InductionProgramme,
@@ -182,7 +183,7 @@ def build_sandbox(*, settings: Settings, today: date) -> Sandbox:
 _SEEDED_TABLES = tuple(
     dict.fromkeys(
         [model.__tablename__ for model in (*REFERENCE_ORDER, *SANDBOX_ORDER)]
-        + [EcfLatestInductionRecord.__tablename__]
+        + [EcfLatestInductionRecord.__tablename__, EcfTransferParticipant.__tablename__]
     )
 )
 

@@ -1,4 +1,5 @@
-"""`ecf_latest_induction_records` (migration 0013) always equals the rule it stores.
+"""`ecf_latest_induction_records` (migration 0013) and `ecf_transfer_participants` (0019) always
+equal the rules they store.
 
 Every ECF list reads each provider's latest induction record per training record from that
 table, which database triggers keep. These tests change every column the rule depends on, the way
@@ -25,15 +26,31 @@ COLUMNS = (
 )
 
 
+TRANSFER_COLUMNS = "lead_provider_id, participant_profile_id, user_id, user_created_at"
+
+
 async def assert_consistent(session: AsyncSession) -> None:
-    """The maintained table and the rule from scratch hold the same rows."""
-    for first, second in (
-        ("ecf_latest_induction_records", "ecf_latest_induction_records_source"),
-        ("ecf_latest_induction_records_source", "ecf_latest_induction_records"),
+    """Each maintained table and its rule from scratch hold the same rows."""
+    for table, columns in (
+        ("ecf_latest_induction_records", COLUMNS),
+        ("ecf_transfer_participants", TRANSFER_COLUMNS),
     ):
-        query = f"SELECT {COLUMNS} FROM {first} EXCEPT SELECT {COLUMNS} FROM {second}"  # noqa: S608
-        extra = (await session.execute(text(query))).all()
-        assert extra == [], f"rows in {first} and not in {second}: {extra}"
+        for first, second in ((table, f"{table}_source"), (f"{table}_source", table)):
+            query = f"SELECT {columns} FROM {first} EXCEPT SELECT {columns} FROM {second}"  # noqa: S608
+            extra = (await session.execute(text(query))).all()
+            assert extra == [], f"rows in {first} and not in {second}: {extra}"
+
+
+async def transfer_rows(session: AsyncSession, profile_id: uuid.UUID) -> set[tuple[uuid.UUID, uuid.UUID]]:
+    """(provider, user) pairs the transfer set holds for a training record."""
+    result = await session.execute(
+        text(
+            "SELECT lead_provider_id, user_id FROM ecf_transfer_participants"
+            " WHERE participant_profile_id = :id"
+        ),
+        {"id": profile_id},
+    )
+    return {(r[0], r[1]) for r in result}
 
 
 async def rows(session: AsyncSession, profile_id: uuid.UUID) -> list[dict[str, Any]]:
@@ -277,10 +294,62 @@ async def test_unrelated_updates_leave_the_table_alone(session: AsyncSession) ->
     await assert_consistent(session)
 
 
+async def test_transfer_set_follows_leaving_and_school_transfer_records(session: AsyncSession) -> None:
+    """A training record joins a provider's transfer set when it has a leaving record and one of
+    the provider's records is leaving or a school transfer; each change is reflected at once."""
+    old_lp, new_lp = await f.provider(session), await f.provider(session)
+    p = await f.participant(session, old_lp.lead_provider, 2022, start_date=f.at(-200))
+    assert await transfer_rows(session, p.profile.id) == set()
+    new_programme = await f.programme(session, new_lp.lead_provider, 2022)
+    joining = await f.induction_record(session, p, new_programme, start_date=f.at(-10), school_transfer=True)
+    # A school transfer without any leaving record is not a transfer yet.
+    assert await transfer_rows(session, p.profile.id) == set()
+    await session.execute(
+        text("UPDATE induction_records SET induction_status = 'leaving', end_date = :d WHERE id = :id"),
+        {"d": f.at(-10), "id": p.record.id},
+    )
+    user = p.person.user.id
+    assert await transfer_rows(session, p.profile.id) == {
+        (old_lp.lead_provider.id, user),
+        (new_lp.lead_provider.id, user),
+    }
+    await session.execute(
+        text("UPDATE induction_records SET school_transfer = false WHERE id = :id"), {"id": joining.id}
+    )
+    assert await transfer_rows(session, p.profile.id) == {(old_lp.lead_provider.id, user)}
+    await assert_consistent(session)
+    # A challenged partnership still counts; a partnership moving to another provider moves it.
+    assert p.programme.partnership is not None
+    await session.execute(
+        text("UPDATE partnerships SET challenged_at = now(), challenge_reason = 'mistake' WHERE id = :id"),
+        {"id": p.programme.partnership.id},
+    )
+    assert await transfer_rows(session, p.profile.id) == {(old_lp.lead_provider.id, user)}
+    await session.execute(
+        text("UPDATE partnerships SET lead_provider_id = :lp WHERE id = :id"),
+        {"lp": new_lp.lead_provider.id, "id": p.programme.partnership.id},
+    )
+    assert await transfer_rows(session, p.profile.id) == {(new_lp.lead_provider.id, user)}
+    # A merge moves it to the surviving user; deleting the leaving record takes it out.
+    survivor = await f.person(session)
+    await session.execute(
+        text("UPDATE participant_identities SET user_id = :to WHERE id = :id"),
+        {"to": survivor.user.id, "id": p.person.identity.id},
+    )
+    assert await transfer_rows(session, p.profile.id) == {(new_lp.lead_provider.id, survivor.user.id)}
+    await assert_consistent(session)
+    await session.execute(text("DELETE FROM induction_records WHERE id = :id"), {"id": p.record.id})
+    assert await transfer_rows(session, p.profile.id) == set()
+    await assert_consistent(session)
+
+
 async def test_rebuild_from_scratch_gives_the_same_rows(session: AsyncSession) -> None:
     lp = await f.provider(session)
     for year in (2021, 2022, 2023):
         await f.participant(session, lp.lead_provider, year)
+    leaver = await f.participant(session, lp.lead_provider, 2022, induction_status="leaving")
+    assert await transfer_rows(session, leaver.profile.id) == {(lp.lead_provider.id, leaver.person.user.id)}
+    await session.execute(text("DELETE FROM ecf_transfer_participants"))
     await session.execute(text("SELECT cpd_rebuild_latest_induction_records()"))
     await assert_consistent(session)
 
