@@ -16,7 +16,7 @@ from app.models.finance import (
     Statement,
     StatementLineItem,
 )
-from app.models.npq import NpqApplication, NpqContract, NpqCourse
+from app.models.npq import NpqApplication, NpqContract, NpqCourse, NpqParticipantUser
 from app.models.participants import (
     EcfIneligibleParticipant,
     EcfLatestInductionRecord,
@@ -75,6 +75,7 @@ __all__ = [
     "NpqContract",
     "NpqCourse",
     "NpqLeadProvider",
+    "NpqParticipantUser",
     "ParticipantBand",
     "ParticipantDeclaration",
     "ParticipantDeclarationAttempt",

@@ -108,3 +108,26 @@ class NpqContract(IdMixin, TimestampMixin, Base):
         Numeric(12, 2), default=Decimal("100.0")
     )
     special_course: Mapped[bool] = mapped_column(default=False, server_default=text("false"))
+
+
+class NpqParticipantUser(Base):
+    """Derived, kept by database triggers (migration 0020): per NPQ lead provider, each user with an
+    NPQ training record from the provider's applications, with the first such record's creation
+    time (v3's list order) and the user's (v1/v2's). Never written by the app."""
+
+    __tablename__ = "npq_participant_users"
+    __table_args__ = (
+        Index(
+            "ix_npq_participant_users_first_enrolment",
+            "npq_lead_provider_id",
+            "first_enrolment_at",
+            "user_id",
+        ),
+        Index("ix_npq_participant_users_user_created", "npq_lead_provider_id", "user_created_at", "user_id"),
+        Index("ix_npq_participant_users_user", "user_id"),
+    )
+
+    npq_lead_provider_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    user_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    first_enrolment_at: Mapped[datetime]
+    user_created_at: Mapped[datetime]

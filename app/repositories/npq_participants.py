@@ -1,8 +1,9 @@
 """Queries behind the NPQ participant endpoints (v1, v2, v3).
 
 A provider's NPQ participants are the users behind NPQ training records created from the
-provider's applications (an NPQ profile shares its id with the accepted application). Lists
-page over user ids first, then load the page's enrolments (with the provider's latest
+provider's applications (an NPQ profile shares its id with the accepted application); database
+triggers keep them per provider, in both list orders (`npq_participant_users`, migration 0020).
+Lists page over user ids first, then load the page's enrolments (with the provider's latest
 deferral/withdrawal state) in one query and, for v3, the id changes in another.
 """
 
@@ -83,11 +84,20 @@ class NpqParticipantRepository:
             "limit": page.limit,
             "offset": page.offset,
         }
-        having = "TRUE"
-        if query.training_status is not None:
+        if query.training_status is None:
+            # The provider's users are kept in list order by triggers (migration 0020).
+            matching = """
+                SELECT m.user_id, m.first_enrolment_at AS first_created_at, m.user_created_at
+                  FROM npq_participant_users m WHERE m.npq_lead_provider_id = :npq_lead_provider_id
+            """
+        else:
             # A user matches when any of their enrolments with the provider has the status.
             params["training_status"] = query.training_status
-            having = "bool_or(mine.training_status = :training_status)"
+            matching = f"""
+                SELECT mine.user_id, min(mine.profile_created_at) AS first_created_at
+                  FROM ({_PROVIDER_PROFILES}) mine
+                 GROUP BY mine.user_id HAVING bool_or(mine.training_status = :training_status)
+            """
         where: list[str] = []  # conditions on the user (u)
         if query.updated_since is not None:
             params["updated_since"] = query.updated_since
@@ -108,17 +118,16 @@ class NpqParticipantRepository:
         ]
         if not order:
             order = ["m.first_created_at"] if query.default_order == "first_enrolment" else ["u.created_at"]
+        if query.training_status is None:
+            # The kept rows carry the user's creation time.
+            order = [o.replace("u.created_at", "m.user_created_at") for o in order]
         if where or any(o.startswith("u.") for o in order):
             users, key = "JOIN users u ON u.id = m.user_id", "u.id"
         else:
-            # Nothing reads the users table (every identity has its user): group and page alone.
+            # Nothing reads the users table (every identity has its user): page the matches alone.
             users, key = "", "m.user_id"
         sql = f"""
-            WITH mine AS ({_PROVIDER_PROFILES}),
-            matching AS (
-                SELECT mine.user_id, min(mine.profile_created_at) AS first_created_at
-                  FROM mine GROUP BY mine.user_id HAVING {having}
-            )
+            WITH matching AS ({matching})
             SELECT {key} FROM matching m {users}
              WHERE {" AND ".join(where) or "TRUE"}
              ORDER BY {", ".join(order)}, {key} ASC

@@ -51,6 +51,7 @@ from app.models import (
     NpqContract,
     NpqCourse,
     NpqLeadProvider,
+    NpqParticipantUser,
     ParticipantBand,
     ParticipantDeclaration,
     ParticipantIdChange,
@@ -183,7 +184,11 @@ def build_sandbox(*, settings: Settings, today: date) -> Sandbox:
 _SEEDED_TABLES = tuple(
     dict.fromkeys(
         [model.__tablename__ for model in (*REFERENCE_ORDER, *SANDBOX_ORDER)]
-        + [EcfLatestInductionRecord.__tablename__, EcfTransferParticipant.__tablename__]
+        + [
+            EcfLatestInductionRecord.__tablename__,
+            EcfTransferParticipant.__tablename__,
+            NpqParticipantUser.__tablename__,
+        ]
     )
 )
 
