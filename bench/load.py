@@ -325,17 +325,15 @@ FLOORS: dict[str, str] = {
         FROM (SELECT a.* FROM npq_applications a JOIN npq_lead_providers n ON n.id = a.npq_lead_provider_id
               WHERE n.cpd_lead_provider_id = $1 ORDER BY a.created_at, a.id OFFSET $2 LIMIT $3) a
     """,
-    # Distinct users behind the provider's NPQ training records, in order of their first one (v3's
-    # default), each with every enrolment attribute, the provider's latest withdrawal/deferral and
+    # Distinct users behind the provider's NPQ training records (kept by triggers), in order of their
+    # first one (v3's default), each with every enrolment attribute, the provider's latest withdrawal/deferral and
     # the participant id changes.
     "participants/npq": f"""
         WITH page AS (
-            SELECT pi.user_id AS id, min(pp.created_at) AS first_created_at
-              FROM npq_applications a
-              JOIN npq_lead_providers n ON n.id = a.npq_lead_provider_id AND n.cpd_lead_provider_id = $1
-              JOIN participant_profiles pp ON pp.id = a.id AND pp.profile_type = 'npq'
-              JOIN participant_identities pi ON pi.id = pp.participant_identity_id
-             GROUP BY pi.user_id ORDER BY first_created_at, pi.user_id OFFSET $2 LIMIT $3
+            SELECT m.user_id AS id, m.first_enrolment_at AS first_created_at
+              FROM npq_participant_users m
+              JOIN npq_lead_providers n ON n.id = m.npq_lead_provider_id AND n.cpd_lead_provider_id = $1
+             ORDER BY m.first_enrolment_at, m.user_id OFFSET $2 LIMIT $3
         )
         SELECT json_agg(json_build_object(
             'id', u.id, 'type', 'npq-participant', 'attributes', json_build_object(
