@@ -325,9 +325,9 @@ FLOORS: dict[str, str] = {
         FROM (SELECT a.* FROM npq_applications a JOIN npq_lead_providers n ON n.id = a.npq_lead_provider_id
               WHERE n.cpd_lead_provider_id = $1 ORDER BY a.created_at, a.id OFFSET $2 LIMIT $3) a
     """,
-    # Distinct users behind the provider's NPQ training records (kept by triggers), in order of their
-    # first one (v3's default), each with every enrolment attribute, the provider's latest withdrawal/deferral and
-    # the participant id changes.
+    # Distinct users behind the provider's NPQ training records (kept by triggers), in order of
+    # their first one (v3's default), each with every enrolment attribute, the provider's latest
+    # withdrawal/deferral and the participant id changes.
     "participants/npq": f"""
         WITH page AS (
             SELECT m.user_id AS id, m.first_enrolment_at AS first_created_at
