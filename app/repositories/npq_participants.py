@@ -67,9 +67,6 @@ class UserPageQuery:
     default_order: UserOrder = "user_created"
 
 
-_SORTABLE_USER_COLUMNS = frozenset({"created_at", "updated_at"})
-
-
 class NpqParticipantRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
@@ -111,16 +108,17 @@ class NpqParticipantRepository:
         if query.user_id is not None:
             params["user_id"] = query.user_id
             where.append("u.id = :user_id")
+        # The user columns a caller may sort by (the kept rows carry the user's creation time;
+        # grouped rows do not).
+        created = "m.user_created_at" if query.training_status is None else "u.created_at"
+        sort_columns = {"created_at": created, "updated_at": "u.updated_at"}
         order = [
-            f"u.{column} {'DESC' if descending else 'ASC'}"
+            f"{sort_columns[column]} {'DESC' if descending else 'ASC'}"
             for column, descending in query.order_by
-            if column in _SORTABLE_USER_COLUMNS
+            if column in sort_columns
         ]
         if not order:
-            order = ["m.first_created_at"] if query.default_order == "first_enrolment" else ["u.created_at"]
-        if query.training_status is None:
-            # The kept rows carry the user's creation time.
-            order = [o.replace("u.created_at", "m.user_created_at") for o in order]
+            order = ["m.first_created_at"] if query.default_order == "first_enrolment" else [created]
         if where or any(o.startswith("u.") for o in order):
             users, key = "JOIN users u ON u.id = m.user_id", "u.id"
         else:
