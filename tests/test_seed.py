@@ -874,8 +874,8 @@ async def test_the_seed_copes_with_tables_recorded_as_empty(settings: Settings, 
     """A test database full of rolled-back rows that VACUUM or ANALYZE recorded as empty.
 
     pg_class then says 0 rows on N pages, so every size estimate is 0 whatever the table holds; the
-    seed's foreign key checks and trigger statements were planned as joins reading whole tables per
-    row, and the seed ran for hours (the watchdog fails this test if it hangs).
+    seed's trigger statements were planned as joins reading whole indexes per row, and the seed ran
+    for tens of minutes (the watchdog fails this test if it hangs).
     """
     tables = ", ".join(table.name for table in SEEDABLE_TABLES)
 
