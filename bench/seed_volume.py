@@ -268,14 +268,16 @@ async def multiply(url: str, scale: float) -> None:
                     )
             for name in COPIED:
                 await conn.execute(f"ALTER TABLE {name} ENABLE TRIGGER USER")
-            # The triggers that keep the derived tables (each ECF provider's latest induction records
-            # and transfer set, each NPQ provider's participants) were off for the copies: rebuild
-            # them once, from everything.
+            # The triggers that keep the derived tables (each ECF provider's latest induction records,
+            # transfer set and records with inherited declarations, each NPQ provider's
+            # participants) were off for the copies: rebuild them once, from everything.
             started = time.perf_counter()
             await conn.execute("SELECT cpd_rebuild_latest_induction_records()")
             rebuilt = await conn.fetchval("SELECT count(*) FROM ecf_latest_induction_records")
             took = time.perf_counter() - started
             print(f"  {'ecf_latest_induction_records':<34} {rebuilt:>10} rows  {took:6.1f}s")
+            inherited = await conn.fetchval("SELECT count(*) FROM ecf_inherited_declaration_profiles")
+            print(f"  {'ecf_inherited_declaration_profiles':<34} {inherited:>10} rows  (rebuilt with it)")
             started = time.perf_counter()
             await conn.execute("SELECT cpd_rebuild_npq_participant_users()")
             rebuilt = await conn.fetchval("SELECT count(*) FROM npq_participant_users")

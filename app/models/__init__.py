@@ -19,6 +19,7 @@ from app.models.finance import (
 from app.models.npq import NpqApplication, NpqContract, NpqCourse, NpqParticipantUser
 from app.models.participants import (
     EcfIneligibleParticipant,
+    EcfInheritedDeclarationProfile,
     EcfLatestInductionRecord,
     EcfParticipantEligibility,
     EcfParticipantValidationData,
@@ -59,6 +60,7 @@ __all__ = [
     "DeclarationStateChange",
     "DeliveryPartner",
     "EcfIneligibleParticipant",
+    "EcfInheritedDeclarationProfile",
     "EcfLatestInductionRecord",
     "EcfParticipantEligibility",
     "EcfParticipantValidationData",

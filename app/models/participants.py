@@ -327,3 +327,16 @@ class EcfTransferParticipant(Base):
     participant_profile_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
     user_id: Mapped[uuid.UUID]
     user_created_at: Mapped[datetime]
+
+
+class EcfInheritedDeclarationProfile(Base):
+    """Derived, kept by database triggers (migration 0021): the (lead provider, training record)
+    pairs where the record is active under one of the provider's partnerships and has a live ECF
+    declaration by another provider, so the provider's declaration list includes it. Never
+    written by the app."""
+
+    __tablename__ = "ecf_inherited_declaration_profiles"
+    __table_args__ = (Index("ix_ecf_inherited_declaration_profiles_profile", "participant_profile_id"),)
+
+    lead_provider_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    participant_profile_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)

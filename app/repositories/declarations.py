@@ -116,16 +116,16 @@ def _where(filters: DeclarationFilters, params: dict[str, Any]) -> str:
     return " AND ".join([f"({visible})", *_filter_clauses(filters, params)])
 
 
-# Inherited declarations found from the caller's side: the training records with an active
-# induction record under one of the caller's partnerships, then their live ECF declarations by
-# other providers (the live-declaration index). Same rows as `_INHERITED` minus the caller's own.
+# Inherited declarations found from the caller's side: the training records active under one of
+# its partnerships with a live ECF declaration by another provider (kept by database triggers in
+# `ecf_inherited_declaration_profiles`, migration 0021: few, against every live declaration of
+# every provider), then their live ECF declarations by other providers. Same rows as `_INHERITED`
+# minus the caller's own: the declaration conditions are checked here, the table only says where.
 _INHERITED_PAGE = """
     SELECT d.id, d.created_at FROM participant_declarations d
      WHERE d.participant_profile_id IN (
-               SELECT ir.participant_profile_id FROM induction_records ir
-                 JOIN induction_programmes ip ON ip.id = ir.induction_programme_id
-                 JOIN partnerships p ON p.id = ip.partnership_id
-                WHERE ir.induction_status = 'active' AND p.lead_provider_id = :lead_provider_id)
+               SELECT x.participant_profile_id FROM ecf_inherited_declaration_profiles x
+                WHERE x.lead_provider_id = :lead_provider_id)
        AND d.programme = 'ecf'
        AND d.state IN ('submitted', 'eligible', 'payable', 'paid')
        AND d.cpd_lead_provider_id <> :cpd_lead_provider_id

@@ -580,10 +580,32 @@ class Builder:
         start: datetime,
         leave: datetime,
         created: datetime,
+        declared_by: Person | None = None,
     ) -> None:
         """A school transfer: a `leaving` record at `source` ending at `leave`, and a record at
         `target` from the next day marked `school_transfer` (the pair the transfers endpoint reports).
+        With `declared_by` (the ECT), `source`'s provider declared `started` while training them,
+        so a new provider sees that declaration among its own.
         """
+        if declared_by is not None and source.provider is not None:
+            self.enrolments.append(
+                Enrolment(
+                    key=key,
+                    provider=source.provider,
+                    person=declared_by,
+                    profile_id=profile_id,
+                    kind=ProfileType.ECT,
+                    cohort=source.cohort,
+                    schedule=DEFAULT_ECF_SCHEDULE,
+                    pupil_premium_uplift=False,
+                    sparsity_uplift=False,
+                    mentor_user_id=None,
+                    delivery_partner_id=source.delivery_partner_id,
+                    eligible=True,
+                    started=start <= self.now,
+                    declared_in_scenario=True,
+                )
+            )
         self.record(
             f"{key}/from",
             profile_id,

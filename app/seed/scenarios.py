@@ -363,7 +363,8 @@ def one_offs(b: Builder, places: Places, k: int, p: ProviderSeed, other: Provide
 
 
 def transfer(b: Builder, key: str, source: Place, target: Place, *, leave: datetime) -> None:
-    """An ECT registered at `source` in September 2023 who moves to `target` after `leave`."""
+    """An ECT registered at `source` in September 2023 who moves to `target` after `leave`; the
+    source's provider declared `started` (paid), which a new provider then lists as well."""
     person = b.person(key, 2023)
     complete = leave < b.now
     # Once the move has happened the training record belongs to the new school.
@@ -378,6 +379,7 @@ def transfer(b: Builder, key: str, source: Place, target: Place, *, leave: datet
         start=september(2023),
         leave=leave,
         created=person.created_at,
+        declared_by=person,
     )
 
 
