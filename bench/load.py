@@ -408,10 +408,8 @@ FLOORS: dict[str, str] = {
                   WHERE d.programme = 'ecf' AND d.state IN ('submitted', 'eligible', 'payable', 'paid')
                     AND d.cpd_lead_provider_id <> $1
                     AND d.participant_profile_id IN (
-                        SELECT ir.participant_profile_id FROM induction_records ir
-                          JOIN induction_programmes ip ON ip.id = ir.induction_programme_id
-                          JOIN partnerships p ON p.id = ip.partnership_id
-                         WHERE ir.induction_status = 'active' AND p.lead_provider_id = {LEAD_PROVIDER_OF_CPD})
+                        SELECT x.participant_profile_id FROM ecf_inherited_declaration_profiles x
+                         WHERE x.lead_provider_id = {LEAD_PROVIDER_OF_CPD})
                   ORDER BY d.created_at, d.id LIMIT $2::int + $3::int)
             ) both_parts ORDER BY created_at, id OFFSET $2 LIMIT $3
         )
