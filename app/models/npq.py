@@ -29,8 +29,22 @@ class NpqApplication(IdMixin, TimestampMixin, Base):
     __tablename__ = "npq_applications"
     __table_args__ = (
         one_of("lead_provider_approval_status", ApplicationStatus),
-        Index("ix_npq_applications_provider_created", "npq_lead_provider_id", "created_at", "id"),
-        Index("ix_npq_applications_provider_updated", "npq_lead_provider_id", "updated_at"),
+        # A provider's applications in either list order, with the cohort the default filter tests
+        # (migration 0022): a page's id query reads the index alone.
+        Index(
+            "ix_npq_applications_provider_created",
+            "npq_lead_provider_id",
+            "created_at",
+            "id",
+            postgresql_include=["cohort_id", "updated_at"],
+        ),
+        Index(
+            "ix_npq_applications_provider_updated",
+            "npq_lead_provider_id",
+            "updated_at",
+            "id",
+            postgresql_include=["cohort_id", "created_at"],
+        ),
         Index("ix_npq_applications_identity_course", "participant_identity_id", "npq_course_id"),
         Index("ix_npq_applications_cohort", "cohort_id"),
         Index("ix_npq_applications_trn", "teacher_reference_number"),
