@@ -199,22 +199,26 @@ class DeclarationSubmission:
         self.caller = caller
         self.clock = clock
 
-    async def _identity(self, attrs: DeclarationInput) -> Identity | None:
+    async def _identity_and_profile(self, attrs: DeclarationInput) -> tuple[Identity | None, Profile | None]:
+        """Who the participant is, and their training record for the course (either may be None)."""
         participant_id = _parse_uuid(attrs.participant_id)
         if participant_id is None:
-            return None
+            return None, None
         course = attrs.course_identifier or ""
         identity: Identity | None = None
         if course in PROFILE_TYPE_BY_ECF_COURSE:
-            identity = await self.repo.identity_with_profile(
+            found = await self.repo.identity_with_active_ecf_profile(
                 participant_id, PROFILE_TYPE_BY_ECF_COURSE[course]
             )
+            if found is not None:
+                return found
         elif course in NPQ_COURSE_IDENTIFIERS:
             identity = await self.repo.identity_with_accepted_npq(
                 participant_id, course, self.caller.npq_lead_provider_id
             )
         # Retired ids of merged participants keep working through their old identity.
-        return identity or await self.repo.identity_by_external_id(participant_id)
+        identity = identity or await self.repo.identity_by_external_id(participant_id)
+        return identity, await self._profile(identity, attrs.course_identifier)
 
     async def _profile(self, identity: Identity | None, course: str | None) -> Profile | None:
         if identity is None or course is None:
@@ -226,20 +230,23 @@ class DeclarationSubmission:
         return None
 
     async def submit(self, attrs: DeclarationInput) -> uuid.UUID:
-        identity = await self._identity(attrs)
-        profile = await self._profile(identity, attrs.course_identifier)
+        identity, profile = await self._identity_and_profile(attrs)
         attempt_id = None
         if identity is not None:
-            attempt_id = await self.repo.log_attempt(
-                self.caller.cpd_lead_provider_id, identity.user_id, attrs.as_log()
+            # With a training record: competing submissions of the same slot wait for each other,
+            # and a withdrawal racing this one either commits before the state check below (and
+            # is seen) or waits for this transaction (and comes after the declaration).
+            attempt_id = await self.repo.begin_submission(
+                self.caller.cpd_lead_provider_id,
+                identity.user_id,
+                attrs.as_log(),
+                slot_key=None
+                if profile is None
+                else self.repo.slot_key(
+                    profile.user_id, attrs.course_identifier or "", attrs.declaration_type or ""
+                ),
+                profile_id=None if profile is None else profile.id,
             )
-        if profile is not None:
-            await self.repo.lock_slot(
-                profile.user_id, attrs.course_identifier or "", attrs.declaration_type or ""
-            )
-            # A withdrawal racing this submission either commits before the state check below
-            # (and is seen) or waits for this transaction (and comes after the declaration).
-            await self.repo.hold_profile(profile.id)
         declared_at = cast_datetime(attrs.declaration_date)
         errors = await self._validate(attrs, identity, profile, declared_at)
         if errors:

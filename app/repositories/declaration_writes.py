@@ -282,20 +282,10 @@ class DeclarationWriteRepository(ParticipantLookup):
             original_id=row["original_id"],
         )
 
-    async def lock_slot(self, user_id: uuid.UUID, course_identifier: str, declaration_type: str) -> None:
-        """Serialise submissions for one participant, course and declaration type until commit."""
-        await self.session.execute(
-            text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"),
-            {"key": f"declaration:{user_id}:{course_identifier}:{declaration_type}"},
-        )
-
-    async def hold_profile(self, profile_id: uuid.UUID) -> None:
-        """Share-lock the training record until commit. Actions (withdraw, defer, change-schedule)
-        lock it FOR UPDATE, so none can commit between this submission's checks of the record's
-        state and its insert; declarations of other types still run side by side."""
-        await self.session.execute(
-            text("SELECT 1 FROM participant_profiles WHERE id = :id FOR SHARE"), {"id": profile_id}
-        )
+    @staticmethod
+    def slot_key(user_id: uuid.UUID, course_identifier: str, declaration_type: str) -> str:
+        """The advisory lock that serialises submissions for one participant, course and type."""
+        return f"declaration:{user_id}:{course_identifier}:{declaration_type}"
 
     async def npq_contract_exists(
         self, npq_lead_provider_id: uuid.UUID | None, cohort_id: uuid.UUID, course_identifier: str
@@ -365,27 +355,48 @@ class DeclarationWriteRepository(ParticipantLookup):
 
     # --- writes -------------------------------------------------------------------------------
 
-    async def log_attempt(
+    async def begin_submission(
         self,
         cpd_lead_provider_id: uuid.UUID,
         user_id: uuid.UUID,
         attributes: dict[str, str | None],
+        *,
+        slot_key: str | None,
+        profile_id: uuid.UUID | None,
     ) -> uuid.UUID:
+        """Log the attempt and take the submission's locks, in one statement; the attempt's id.
+
+        With `slot_key`, a transaction-scoped advisory lock serialises submissions for one
+        participant, course and type until commit. With `profile_id`, the training record is
+        share-locked until commit: actions (withdraw, defer, change-schedule) lock it FOR UPDATE,
+        so none can commit between this submission's checks of the record's state and its insert,
+        while declarations of other types still run side by side. The select list is evaluated in
+        order: the attempt, then the slot, then the record."""
+        locks = ""
+        params: dict[str, object] = {
+            "cpd": cpd_lead_provider_id,
+            "user_id": user_id,
+            "declaration_type": attributes.get("declaration_type"),
+            "declaration_date": attributes.get("declaration_date"),
+            "course": attributes.get("course_identifier"),
+            "evidence_held": attributes.get("evidence_held"),
+        }
+        if slot_key is not None:
+            params["slot_key"] = slot_key
+            locks += ", pg_advisory_xact_lock(hashtextextended(:slot_key, 0)) AS slot"
+        if profile_id is not None:
+            params["profile_id"] = profile_id
+            locks += ", (SELECT 1 FROM participant_profiles WHERE id = :profile_id FOR SHARE) AS held"
         row = await self._one(
-            """INSERT INTO participant_declaration_attempts
-                   (id, cpd_lead_provider_id, user_id, declaration_type, declaration_date, course_identifier,
-                    evidence_held)
-               VALUES (gen_random_uuid(), :cpd, :user_id, :declaration_type, :declaration_date, :course,
-                    :evidence_held)
-               RETURNING id""",
-            {
-                "cpd": cpd_lead_provider_id,
-                "user_id": user_id,
-                "declaration_type": attributes.get("declaration_type"),
-                "declaration_date": attributes.get("declaration_date"),
-                "course": attributes.get("course_identifier"),
-                "evidence_held": attributes.get("evidence_held"),
-            },
+            f"""WITH attempt AS (
+                    INSERT INTO participant_declaration_attempts
+                        (id, cpd_lead_provider_id, user_id, declaration_type, declaration_date,
+                         course_identifier, evidence_held)
+                    VALUES (gen_random_uuid(), :cpd, :user_id, :declaration_type, :declaration_date,
+                            :course, :evidence_held)
+                    RETURNING id)
+                SELECT (SELECT id FROM attempt) AS id{locks}""",
+            params,
         )
         return uuid.UUID(str(row["id"]))
 

@@ -68,6 +68,33 @@ class ParticipantLookup:
         )
         return Identity(**row) if row else None
 
+    async def identity_with_active_ecf_profile(
+        self, user_id: uuid.UUID, profile_type: str
+    ) -> tuple[Identity, Profile | None] | None:
+        """`identity_with_profile`, then that identity's `active_ecf_profile`, in one statement
+        (a declaration's first two lookups); None when the user has no such identity."""
+        row = await self._one(
+            f"""SELECT i.id AS identity_id, i.user_id AS identity_user_id, p.*
+                  FROM (SELECT pi.id, pi.user_id FROM participant_identities pi
+                          JOIN participant_profiles pp ON pp.participant_identity_id = pi.id
+                         WHERE pi.user_id = :user_id AND pp.profile_type = :profile_type
+                         ORDER BY pi.created_at, pi.id LIMIT 1) i
+                  LEFT JOIN LATERAL (
+                        SELECT {PROFILE_COLUMNS} FROM participant_profiles pp
+                          JOIN participant_identities pi ON pi.id = pp.participant_identity_id
+                          JOIN schedules s ON s.id = pp.schedule_id
+                         WHERE pp.participant_identity_id = i.id AND pp.profile_type = :profile_type
+                           AND pp.status = 'active'
+                         ORDER BY pp.created_at, pp.id LIMIT 1) p ON TRUE""",
+            {"user_id": user_id, "profile_type": profile_type},
+        )
+        if row is None:
+            return None
+        identity = Identity(id=row["identity_id"], user_id=row["identity_user_id"])
+        if row["id"] is None:
+            return identity, None
+        return identity, Profile(**{name: row[name] for name in Profile.__dataclass_fields__})
+
     async def identity_by_external_id(self, participant_id: uuid.UUID) -> Identity | None:
         row = await self._one(
             "SELECT id, user_id FROM participant_identities WHERE external_identifier = :id",

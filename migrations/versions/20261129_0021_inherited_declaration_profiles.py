@@ -15,9 +15,10 @@ where to look.
 The pairs depend on induction records (status, programme, training record), the programme's
 partnership and the partnership's provider, which already refresh the latest induction records
 per training record under per-record advisory locks: that refresh now also refreshes these pairs.
-On the declaration side, inserting or deleting a live ECF declaration refreshes its training
-records once per statement, and an update does per row, only when it changes the record, the
-provider, the programme or whether the declaration is live (not on eligible -> payable -> paid).
+On the declaration side, inserting live ECF declarations adds their training records' pairs
+(a new declaration can only add pairs) and deleting them refreshes those records, once per
+statement; an update refreshes per row, only when it changes the record, the provider, the
+programme or whether the declaration is live (not on eligible -> payable -> paid).
 Both sides take the same per-record advisory lock, so a declaration and a move of its participant
 committed at the same time are each seen by the other's refresh. A lead provider's cpd provider
 never changes (nothing writes lead_providers.cpd_lead_provider_id), so it has no trigger.
@@ -82,6 +83,8 @@ END $$;
 
 # One statement each (a prepared statement holds one command).
 DECLARATION_TRIGGERS = (
+    # A new live declaration can only add pairs: after the records' locks (in order), the pairs
+    # of those records are inserted, and nothing needs deleting (every declaration POST runs this).
     f"""
 CREATE FUNCTION cpd_inherited_from_declarations_inserted() RETURNS trigger LANGUAGE plpgsql
 SET plan_cache_mode = force_custom_plan AS $$
@@ -89,9 +92,14 @@ DECLARE
     profiles uuid[];
 BEGIN
     profiles := ARRAY(SELECT DISTINCT participant_profile_id FROM new_rows
-                       WHERE programme = 'ecf' AND state IN {LIVE});
+                       WHERE programme = 'ecf' AND state IN {LIVE} ORDER BY 1);
     IF cardinality(profiles) > 0 THEN
-        PERFORM cpd_refresh_inherited_declaration_profiles(profiles);
+        PERFORM pg_advisory_xact_lock(hashtextextended('latest-induction-records:' || p, 0))
+           FROM unnest(profiles) AS p;
+        INSERT INTO ecf_inherited_declaration_profiles ({COLUMNS})
+        SELECT {COLUMNS} FROM ecf_inherited_declaration_profiles_source
+         WHERE participant_profile_id = ANY(profiles)
+        ON CONFLICT DO NOTHING;
     END IF;
     RETURN NULL;
 END $$;

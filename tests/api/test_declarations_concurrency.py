@@ -7,6 +7,7 @@ their data with a committing session and empty the tables afterwards.
 from __future__ import annotations
 
 import asyncio
+import uuid
 from datetime import date, timedelta
 from typing import Any
 
@@ -93,10 +94,12 @@ async def test_simultaneous_identical_declarations_store_one(
 async def test_the_unique_index_holds_even_without_the_lock(
     settings: Settings, committed: async_sessionmaker[AsyncSession], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    async def no_lock(self: DeclarationWriteRepository, *args: Any) -> None:
-        return None
+    begin = DeclarationWriteRepository.begin_submission
 
-    monkeypatch.setattr(DeclarationWriteRepository, "lock_slot", no_lock)
+    async def no_lock(self: DeclarationWriteRepository, *args: Any, **kwargs: Any) -> uuid.UUID:
+        return await begin(self, *args, **{**kwargs, "slot_key": None})
+
+    monkeypatch.setattr(DeclarationWriteRepository, "begin_submission", no_lock)
     lp, payload = await scenario(committed)
     responses = await submit_at_once(settings, committed, lp, payload, 10)
     assert outcome(responses) == (1, 9)
