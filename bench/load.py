@@ -47,22 +47,33 @@ from app.seed.reference import PROVIDERS  # noqa: E402
 DEFAULT_DB_URL = "postgresql://postgres@127.0.0.1:5432/cpd_api_bench"
 
 # ---------------------------------------------------------------------------------------------
-# Server memory
+# Server memory and CPU, from /proc
+
+_TICKS = os.sysconf("SC_CLK_TCK")
 
 
-def _children(pid: int) -> list[int]:
-    found: list[int] = []
+def _stat(pid: int) -> list[str] | None:
+    """The fields of /proc/<pid>/stat after the command name (state, ppid, ...); None if gone."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+
+
+def process_tree(pid: int) -> list[int]:
+    """`pid` and its descendants, from one pass over /proc."""
+    children: dict[int, list[int]] = {}
     for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/stat") as f:
-                fields = f.read().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if int(fields[1]) == pid:
-            found.append(int(entry))
-    return found
+        if entry.isdigit() and (fields := _stat(int(entry))) is not None:
+            children.setdefault(int(fields[1]), []).append(int(entry))
+    tree: list[int] = []
+    todo = [pid]
+    while todo:
+        current = todo.pop()
+        tree.append(current)
+        todo.extend(children.get(current, []))
+    return tree
 
 
 def server_rss_mb(pid: int | None) -> float | None:
@@ -70,25 +81,13 @@ def server_rss_mb(pid: int | None) -> float | None:
     if pid is None:
         return None
     total_kb = 0
-    todo = [pid]
-    seen: set[int] = set()
-    while todo:
-        current = todo.pop()
-        if current in seen:
-            continue
-        seen.add(current)
+    for member in process_tree(pid):
         try:
-            with open(f"/proc/{current}/status") as f:
-                for line in f:
-                    if line.startswith("VmRSS:"):
-                        total_kb += int(line.split()[1])
+            with open(f"/proc/{member}/status") as f:
+                total_kb += sum(int(line.split()[1]) for line in f if line.startswith("VmRSS:"))
         except OSError:
             continue
-        todo.extend(_children(current))
     return total_kb / 1024
-
-
-_TICKS = os.sysconf("SC_CLK_TCK")
 
 
 def tree_cpu_seconds(pid: int | None) -> float | None:
@@ -97,21 +96,11 @@ def tree_cpu_seconds(pid: int | None) -> float | None:
     if pid is None:
         return None
     total = 0
-    todo = [pid]
-    seen: set[int] = set()
-    while todo:
-        current = todo.pop()
-        if current in seen:
-            continue
-        seen.add(current)
-        try:
-            with open(f"/proc/{current}/stat") as f:
-                fields = f.read().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        # utime, stime, cutime, cstime: fields 14-17 of stat, 11-14 after the command name.
-        total += sum(int(x) for x in fields[11:15])
-        todo.extend(_children(current))
+    for member in process_tree(pid):
+        fields = _stat(member)
+        if fields is not None:
+            # utime, stime, cutime, cstime: fields 14-17 of stat, 11-14 after the command name.
+            total += sum(int(x) for x in fields[11:15])
     return total / _TICKS
 
 
@@ -121,11 +110,8 @@ def own_cpu_seconds() -> float:
 
 
 def parent_pid(pid: int) -> int | None:
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            return int(f.read().rsplit(")", 1)[1].split()[1])
-    except OSError:
-        return None
+    fields = _stat(pid)
+    return int(fields[1]) if fields is not None else None
 
 
 def process_name(pid: int) -> str | None:
