@@ -45,6 +45,23 @@ PROFILE_COLUMNS = """
 """
 
 
+# The user's first identity with a training record of the type (:user_id, :profile_type).
+_IDENTITY_WITH_PROFILE = """SELECT pi.id, pi.user_id FROM participant_identities pi
+     JOIN participant_profiles pp ON pp.participant_identity_id = pi.id
+    WHERE pi.user_id = :user_id AND pp.profile_type = :profile_type
+    ORDER BY pi.created_at, pi.id LIMIT 1"""
+
+
+def _active_ecf_profile(identity_id: str) -> str:
+    """The identity's first active training record of the type (:profile_type)."""
+    return f"""SELECT {PROFILE_COLUMNS} FROM participant_profiles pp
+         JOIN participant_identities pi ON pi.id = pp.participant_identity_id
+         JOIN schedules s ON s.id = pp.schedule_id
+        WHERE pp.participant_identity_id = {identity_id} AND pp.profile_type = :profile_type
+          AND pp.status = 'active'
+        ORDER BY pp.created_at, pp.id LIMIT 1"""
+
+
 # The kinds of the user's active training records (ect, mentor, npq).
 ACTIVE_PROFILE_TYPES = """SELECT DISTINCT pp.profile_type FROM participant_profiles pp
      JOIN participant_identities pi ON pi.id = pp.participant_identity_id
@@ -59,13 +76,7 @@ class ParticipantLookup:
         return (await self.session.execute(text(sql), params)).mappings().first()
 
     async def identity_with_profile(self, user_id: uuid.UUID, profile_type: str) -> Identity | None:
-        row = await self._one(
-            """SELECT pi.id, pi.user_id FROM participant_identities pi
-                 JOIN participant_profiles pp ON pp.participant_identity_id = pi.id
-                WHERE pi.user_id = :user_id AND pp.profile_type = :profile_type
-                ORDER BY pi.created_at, pi.id LIMIT 1""",
-            {"user_id": user_id, "profile_type": profile_type},
-        )
+        row = await self._one(_IDENTITY_WITH_PROFILE, {"user_id": user_id, "profile_type": profile_type})
         return Identity(**row) if row else None
 
     async def identity_with_active_ecf_profile(
@@ -75,17 +86,8 @@ class ParticipantLookup:
         (a declaration's first two lookups); None when the user has no such identity."""
         row = await self._one(
             f"""SELECT i.id AS identity_id, i.user_id AS identity_user_id, p.*
-                  FROM (SELECT pi.id, pi.user_id FROM participant_identities pi
-                          JOIN participant_profiles pp ON pp.participant_identity_id = pi.id
-                         WHERE pi.user_id = :user_id AND pp.profile_type = :profile_type
-                         ORDER BY pi.created_at, pi.id LIMIT 1) i
-                  LEFT JOIN LATERAL (
-                        SELECT {PROFILE_COLUMNS} FROM participant_profiles pp
-                          JOIN participant_identities pi ON pi.id = pp.participant_identity_id
-                          JOIN schedules s ON s.id = pp.schedule_id
-                         WHERE pp.participant_identity_id = i.id AND pp.profile_type = :profile_type
-                           AND pp.status = 'active'
-                         ORDER BY pp.created_at, pp.id LIMIT 1) p ON TRUE""",
+                  FROM ({_IDENTITY_WITH_PROFILE}) i
+                  LEFT JOIN LATERAL ({_active_ecf_profile("i.id")}) p ON TRUE""",
             {"user_id": user_id, "profile_type": profile_type},
         )
         if row is None:
@@ -104,13 +106,7 @@ class ParticipantLookup:
 
     async def active_ecf_profile(self, identity_id: uuid.UUID, profile_type: str) -> Profile | None:
         row = await self._one(
-            f"""SELECT {PROFILE_COLUMNS} FROM participant_profiles pp
-                  JOIN participant_identities pi ON pi.id = pp.participant_identity_id
-                  JOIN schedules s ON s.id = pp.schedule_id
-                 WHERE pp.participant_identity_id = :identity_id AND pp.profile_type = :profile_type
-                   AND pp.status = 'active'
-                 ORDER BY pp.created_at, pp.id LIMIT 1""",
-            {"identity_id": identity_id, "profile_type": profile_type},
+            _active_ecf_profile(":identity_id"), {"identity_id": identity_id, "profile_type": profile_type}
         )
         return Profile(**row) if row else None
 
