@@ -57,3 +57,20 @@ def test_migrations_downgrade_and_upgrade_again(database_url: str) -> None:
         upgrade(url)
 
     in_thread(cycle)
+
+
+async def test_list_tables_are_vacuumed_after_a_small_share_of_changes(engine: AsyncEngine) -> None:
+    """Index-only list pages stay index-only for recent rows (migration 0023)."""
+    async with engine.connect() as conn:
+        options = dict(
+            (
+                await conn.execute(
+                    text(
+                        "SELECT relname, reloptions FROM pg_class"
+                        " WHERE relname IN ('participant_declarations', 'ecf_latest_induction_records')"
+                    )
+                )
+            ).all()
+        )
+    assert "autovacuum_vacuum_insert_scale_factor=0.01" in options["participant_declarations"]
+    assert "autovacuum_vacuum_scale_factor=0.02" in options["ecf_latest_induction_records"]
