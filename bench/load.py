@@ -481,13 +481,9 @@ FLOORS: dict[str, str] = {
     # The four below follow the API's own visibility SQL (the latest-record core of
     # app/repositories/ecf_participants.py, the school eligibility codes of app/domain/schools.py).
     "unfunded-mentors/ecf": f"""
-        WITH latest AS ({LATEST_FOR_CPD}),
-        mentors AS (
-            SELECT DISTINCT ir.mentor_profile_id AS profile_id FROM latest l
-              JOIN induction_records ir ON ir.id = l.induction_record_id
-             WHERE ir.mentor_profile_id IS NOT NULL
-               AND NOT EXISTS (SELECT 1 FROM latest own
-                                WHERE own.participant_profile_id = ir.mentor_profile_id)
+        WITH mentors AS (
+            SELECT mentor_profile_id AS profile_id FROM ecf_unfunded_mentors
+             WHERE lead_provider_id = {LEAD_PROVIDER_OF_CPD}
         ),
         page AS (
             SELECT mp.id AS profile_id, u.id AS user_id, u.created_at FROM mentors m

@@ -269,8 +269,8 @@ async def multiply(url: str, scale: float) -> None:
             for name in COPIED:
                 await conn.execute(f"ALTER TABLE {name} ENABLE TRIGGER USER")
             # The triggers that keep the derived tables (each ECF provider's latest induction records,
-            # transfer set and records with inherited declarations, each NPQ provider's
-            # participants) were off for the copies: rebuild them once, from everything.
+            # transfer set, records with inherited declarations and unfunded mentors, each NPQ
+            # provider's participants) were off for the copies: rebuild them once, from everything.
             started = time.perf_counter()
             await conn.execute("SELECT cpd_rebuild_latest_induction_records()")
             rebuilt = await conn.fetchval("SELECT count(*) FROM ecf_latest_induction_records")

@@ -340,3 +340,14 @@ class EcfInheritedDeclarationProfile(Base):
 
     lead_provider_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
     participant_profile_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+
+
+class EcfUnfundedMentor(Base):
+    """Derived, kept by the latest induction records' refresh (migration 0024): per lead provider,
+    the training records its latest records name as mentor that have no latest record with it.
+    Never written by the app."""
+
+    __tablename__ = "ecf_unfunded_mentors"
+
+    lead_provider_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    mentor_profile_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)

@@ -3,7 +3,9 @@
 An unfunded mentor (of a provider) is a training record named as mentor by one of the
 provider's latest induction records (the participant endpoints' visibility core: every cohort,
 unchallenged partnerships) that has no latest induction record with the provider itself: it
-trains with another provider, or not at all. One row per such training record.
+trains with another provider, or not at all. One row per such training record. The latest
+records' refresh keeps them per provider (`ecf_unfunded_mentors`), from the same table the
+participant endpoints read, so the two never disagree.
 """
 
 from __future__ import annotations
@@ -17,9 +19,6 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.domain.paging import Page
-
-# The visibility core is shared with the participant endpoints so the two never disagree.
-from app.repositories.ecf_participants import LATEST_TABLE, latest_records_sql
 from app.repositories.sql import text
 
 SORTABLE_USER_COLUMNS = frozenset({"created_at", "updated_at"})
@@ -44,19 +43,15 @@ class UnfundedMentorRepository:
         self.session = session
 
     async def mentor_profile_ids(self, lead_provider_id: uuid.UUID) -> list[uuid.UUID]:
-        """Mentors named by the provider's latest records who have no latest record with it."""
-        sql = f"""
-            WITH latest AS ({latest_records_sql()})
-            SELECT DISTINCT l.mentor_profile_id
-              FROM latest l
-             WHERE l.mentor_profile_id IS NOT NULL
-               AND NOT EXISTS (
-                   SELECT 1 FROM {LATEST_TABLE} own
-                    WHERE own.lead_provider_id = :lead_provider_id
-                      AND own.participant_profile_id = l.mentor_profile_id
-               )
-        """
-        result = await self.session.execute(text(sql), {"lead_provider_id": lead_provider_id})
+        """Mentors named by the provider's latest records who have no latest record with it: kept
+        per provider by the latest records' refresh (`ecf_unfunded_mentors`, migration 0024)."""
+        result = await self.session.execute(
+            text(
+                "SELECT mentor_profile_id FROM ecf_unfunded_mentors"
+                " WHERE lead_provider_id = :lead_provider_id"
+            ),
+            {"lead_provider_id": lead_provider_id},
+        )
         return [row[0] for row in result]
 
     async def list_for_provider(

@@ -31,9 +31,10 @@ TRANSFER_COLUMNS = "lead_provider_id, participant_profile_id, user_id, user_crea
 
 
 async def assert_consistent(session: AsyncSession) -> None:
-    """Both tables the latest-record triggers keep hold the same rows as their rules."""
+    """The tables the latest-record triggers keep hold the same rows as their rules."""
     await assert_matches_rule(session, "ecf_latest_induction_records", COLUMNS)
     await assert_matches_rule(session, "ecf_transfer_participants", TRANSFER_COLUMNS)
+    await assert_matches_rule(session, "ecf_unfunded_mentors", "lead_provider_id, mentor_profile_id")
 
 
 async def transfer_rows(session: AsyncSession, profile_id: uuid.UUID) -> set[tuple[uuid.UUID, uuid.UUID]]:
