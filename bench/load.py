@@ -642,6 +642,7 @@ class Context:
     processes: Processes
     levels: list[int]
     max_requests: int
+    post_requests: int
     max_seconds: float
     floor_samples: int
     ecf_token: str
@@ -869,8 +870,10 @@ async def scenario_4(ctx: Context) -> None:
 
 
 async def declaration_burst(ctx: Context, c: int) -> None:
-    """POST `started` for up to max_requests distinct participants at concurrency c, then void them."""
-    rows = await ctx.pool.fetch(DECLARATION_CANDIDATES, ctx.ecf_cpd, ctx.max_requests)
+    """POST `started` for up to --post-requests distinct participants at concurrency c (a
+    sustained burst: a short one mostly measures connections' first, re-planned statements), then
+    void them."""
+    rows = await ctx.pool.fetch(DECLARATION_CANDIDATES, ctx.ecf_cpd, ctx.post_requests)
     if not rows:
         print(f"    no candidates left for c={c}")
         return
@@ -907,7 +910,9 @@ async def declaration_burst(ctx: Context, c: int) -> None:
 
         return job
 
-    await ctx.run(f"v3 POST participant-declarations ({len(rows)} participants)", c, next_post)
+    await ctx.run(
+        f"v3 POST participant-declarations ({len(rows)} participants)", c, next_post, limit=len(rows)
+    )
 
     def next_void() -> Job | None:
         if not created:
@@ -924,7 +929,7 @@ async def declaration_burst(ctx: Context, c: int) -> None:
 
         return job
 
-    await ctx.run("v3 PUT participant-declarations/{id}/void", c, next_void)
+    await ctx.run("v3 PUT participant-declarations/{id}/void", c, next_void, limit=len(rows))
 
 
 async def scenario_5(ctx: Context) -> None:
@@ -992,6 +997,7 @@ async def main_async(args: argparse.Namespace) -> None:
                 processes=Processes(args.server_pid, await local_postmaster(pool)),
                 levels=levels,
                 max_requests=args.max_requests,
+                post_requests=args.post_requests,
                 max_seconds=args.max_seconds,
                 floor_samples=args.floor_samples,
                 ecf_token=token_for(ecf_cpd),
@@ -1036,6 +1042,9 @@ def main() -> None:
     parser.add_argument("--concurrency", default="1,8,32,64")
     parser.add_argument("--scenarios", default="1,2,3,4,5")
     parser.add_argument("--max-requests", type=int, default=200, help="per measurement line")
+    parser.add_argument(
+        "--post-requests", type=int, default=2000, help="per declaration POST (and void) line"
+    )
     parser.add_argument("--max-seconds", type=float, default=20.0, help="per measurement line")
     parser.add_argument(
         "--floor-samples",
