@@ -42,18 +42,6 @@ class UnfundedMentorRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
-    async def mentor_profile_ids(self, lead_provider_id: uuid.UUID) -> list[uuid.UUID]:
-        """Mentors named by the provider's latest records who have no latest record with it: kept
-        per provider by the latest records' refresh (`ecf_unfunded_mentors`, migration 0024)."""
-        result = await self.session.execute(
-            text(
-                "SELECT mentor_profile_id FROM ecf_unfunded_mentors"
-                " WHERE lead_provider_id = :lead_provider_id"
-            ),
-            {"lead_provider_id": lead_provider_id},
-        )
-        return [row[0] for row in result]
-
     async def list_for_provider(
         self,
         lead_provider_id: uuid.UUID,
@@ -83,14 +71,12 @@ class UnfundedMentorRepository:
             params["limit"] = page.limit
             params["offset"] = page.offset
             limit = "LIMIT :limit OFFSET :offset"
-        # The mentors first, on their own: a few hundred ids even for the largest provider. Joined
-        # in one statement, the planner cannot tell how few survive the anti-join and read every
-        # participant profile to place them.
-        params["mentor_ids"] = await self.mentor_profile_ids(lead_provider_id)
-        if not params["mentor_ids"]:
-            return []
+        # The provider's mentors come from the kept set (`ecf_unfunded_mentors`, migration 0024):
+        # a few hundred rows even for the largest provider, read from its primary key.
         sql = f"""
-            WITH mentors AS (SELECT unnest(CAST(:mentor_ids AS uuid[])) AS profile_id),
+            WITH mentors AS (
+                SELECT mentor_profile_id AS profile_id FROM ecf_unfunded_mentors
+                 WHERE lead_provider_id = :lead_provider_id),
             page AS (
                 SELECT mp.id AS profile_id, u.id AS user_id{sort_keys}
                   FROM mentors m
