@@ -70,6 +70,10 @@ class Settings(BaseSettings):
         default_factory=lambda: dict(DEFAULT_DEPRECATIONS)
     )
 
+    # ECF participant list pages reuse rendered participants while nothing they show has changed
+    # (migration 0025). Off: every page is built from the database (and nothing is stored).
+    participant_documents: bool = True
+
     max_request_body_bytes: int = Field(default=1024 * 1024, ge=1)
     gzip_minimum_bytes: int = Field(default=1024, ge=0)
 

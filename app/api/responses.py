@@ -20,9 +20,25 @@ class JSONAPIResponse(JSONResponse):
     media_type = JSONAPI_MEDIA_TYPE
 
     def render(self, content: Any) -> bytes:
-        return orjson.dumps(content, option=RENDER_OPTIONS)
+        return render_json(content)
 
     def init_headers(self, headers: Any = None) -> None:
         super().init_headers(headers)
         # Starlette appends "; charset=utf-8" to text types only, but be explicit.
         self.headers["content-type"] = JSONAPI_MEDIA_TYPE
+
+
+def render_json(content: Any) -> bytes:
+    """`content` as the bytes a JSONAPIResponse would send."""
+    return orjson.dumps(content, option=RENDER_OPTIONS)
+
+
+class RenderedListResponse(JSONAPIResponse):
+    """`{"data": [...]}` from items already rendered with render_json: the same bytes as a
+    JSONAPIResponse of the parsed items, without parsing or rendering them again."""
+
+    def __init__(self, items: list[bytes], **kwargs: Any) -> None:
+        super().__init__(items, **kwargs)
+
+    def render(self, content: Any) -> bytes:
+        return b'{"data":[' + b",".join(content) + b"]}"

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import NamedTuple
@@ -20,6 +20,13 @@ from app.repositories.ecf_participants import (
     EnrolmentRow,
     IdChangeRow,
     StateRow,
+)
+from app.repositories.participant_documents import (
+    DocumentKey,
+    NewDocument,
+    ParticipantDocumentRepository,
+    Shape,
+    StoredDocument,
 )
 
 TRAINING_STATUS_FILTER_ERROR = 'The filter \'#/training_status\' must be ["active", "deferred", "withdrawn"]'
@@ -133,6 +140,18 @@ def parse_v3_sort(sort: str | None) -> list[tuple[str, bool]]:
     return order or [("created_at", False)]
 
 
+def _bodies(documents: list[StoredDocument], fresh: dict[uuid.UUID, NewDocument]) -> list[bytes]:
+    """The page's bodies in order; a key rendered from nothing (gone since the page was read)
+    is left out."""
+    bodies: list[bytes] = []
+    for document in documents:
+        if document.body is not None:
+            bodies.append(document.body)
+        elif document.key_id in fresh:
+            bodies.append(fresh[document.key_id].body)
+    return bodies
+
+
 def _parse_uuid(value: str) -> uuid.UUID | None:
     try:
         return uuid.UUID(value)
@@ -143,6 +162,7 @@ def _parse_uuid(value: str) -> uuid.UUID | None:
 class EcfParticipantService:
     def __init__(self, session: AsyncSession, provider: EcfProvider, now: datetime) -> None:
         self.repo = EcfParticipantRepository(session)
+        self.documents = ParticipantDocumentRepository(session)
         self.provider = provider
         self.now = now
 
@@ -188,7 +208,17 @@ class EcfParticipantService:
             from_id = _parse_uuid(filters.from_participant_id)
             if from_id is None:
                 return []  # not a participant id: nothing can match
-        user_ids = await self.repo.page_v3_user_ids(
+        return await self._assemble(await self._page_user_ids(filters, page, sort, from_id, user_id))
+
+    async def _page_user_ids(
+        self,
+        filters: ParticipantFilters,
+        page: Page,
+        sort: str | None,
+        from_id: uuid.UUID | None,
+        user_id: uuid.UUID | None = None,
+    ) -> list[uuid.UUID]:
+        return await self.repo.page_v3_user_ids(
             self.provider.lead_provider_id,
             cohorts=filters.cohorts,
             updated_since=filters.updated_since,
@@ -198,7 +228,89 @@ class EcfParticipantService:
             order_by=parse_v3_sort(sort),
             page=page,
         )
-        return await self._assemble(user_ids)
+
+    # ---- rendered documents (list pages) -------------------------------------------------------
+
+    async def list_row_documents(
+        self,
+        filters: ParticipantFilters,
+        page: Page,
+        render: Callable[[EnrolmentRow], bytes],
+        *,
+        reuse: bool,
+    ) -> list[bytes]:
+        """A v1/v2 page as rendered rows: stored documents where current, the rest rendered from
+        the database (and stored). A row's rendering depends on its induction record alone.
+        Without `reuse`, every row is rendered from the database and nothing is stored."""
+        if not reuse:
+            return [render(row) for row in await self.list_rows(filters, page)]
+        keys = await self.repo.page_v1_keys(
+            self.provider.lead_provider_id,
+            cohorts=filters.cohorts,
+            updated_since=filters.updated_since,
+            page=page,
+        )
+        documents = await self.documents.current(
+            self.provider.lead_provider_id, Shape.FLAT, [DocumentKey(*k) for k in keys], self.now
+        )
+        missing = {d.key_id: d for d in documents if d.body is None}
+        fresh: dict[uuid.UUID, NewDocument] = {}
+        for row in await self.repo.records(list(missing)):
+            stored = missing[row.induction_record_id]
+            fresh[stored.key_id] = NewDocument(
+                stored.key_id, stored.user_id, stored.version, None, None, render(row)
+            )
+        await self.documents.store(self.provider.lead_provider_id, Shape.FLAT, list(fresh.values()))
+        return _bodies(documents, fresh)
+
+    async def list_participant_documents(
+        self,
+        filters: ParticipantFilters,
+        page: Page,
+        sort: str | None,
+        *,
+        shape: Shape,
+        render: Callable[[V3Participant], bytes],
+        reuse: bool,
+    ) -> list[bytes]:
+        """A v3 page as rendered participants: stored documents where current (for this shape and
+        clock), the rest assembled from the database (and stored). Without `reuse`, every
+        participant is assembled and nothing is stored."""
+        if not reuse:
+            return [render(p) for p in await self.list_participants(filters, page, sort)]
+        from_id: uuid.UUID | None = None
+        if filters.from_participant_id is not None:
+            from_id = _parse_uuid(filters.from_participant_id)
+            if from_id is None:
+                return []
+        user_ids = await self._page_user_ids(filters, page, sort, from_id)
+        documents = await self.documents.current(
+            self.provider.lead_provider_id, shape, [DocumentKey(u, u) for u in user_ids], self.now
+        )
+        missing = {d.key_id: d for d in documents if d.body is None}
+        fresh: dict[uuid.UUID, NewDocument] = {}
+        for participant in await self._assemble(list(missing)):
+            stored = missing[participant.user_id]
+            valid_from, valid_until = self._validity(participant)
+            fresh[stored.key_id] = NewDocument(
+                stored.key_id, stored.user_id, stored.version, valid_from, valid_until, render(participant)
+            )
+        await self.documents.store(self.provider.lead_provider_id, shape, list(fresh.values()))
+        return _bodies(documents, fresh)
+
+    def _validity(self, participant: V3Participant) -> tuple[datetime | None, datetime | None]:
+        """The clock window in which every enrolment keeps its participant_status: each status
+        turns at the end date when there is one, else at the start date."""
+        valid_from: datetime | None = None
+        valid_until: datetime | None = None
+        for enrolment in participant.enrolments:
+            record = enrolment.record
+            turn = record.end_date if record.end_date is not None else record.start_date
+            if turn > self.now:
+                valid_until = turn if valid_until is None else min(valid_until, turn)
+            else:
+                valid_from = turn if valid_from is None else max(valid_from, turn)
+        return valid_from, valid_until
 
     async def get_participant(self, participant_id: str, filters: ParticipantFilters) -> V3Participant:
         user_id = _parse_uuid(participant_id)

@@ -5,7 +5,17 @@ from __future__ import annotations
 import uuid
 from datetime import date, datetime
 
-from sqlalchemy import ForeignKey, Index, String, UniqueConstraint, func, text
+from sqlalchemy import (
+    BigInteger,
+    ForeignKey,
+    Index,
+    LargeBinary,
+    SmallInteger,
+    String,
+    UniqueConstraint,
+    func,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.domain.enums import (
@@ -215,6 +225,12 @@ class InductionRecord(IdMixin, TimestampMixin, Base):
         Index("ix_induction_records_mentor", "mentor_profile_id"),
         Index("ix_induction_records_created_at", "created_at"),
         Index("ix_induction_records_end_date", "end_date"),
+        # Records that prefer an identity (the participant documents' version triggers).
+        Index(
+            "ix_induction_records_preferred_identity",
+            "preferred_identity_id",
+            postgresql_where=text("preferred_identity_id IS NOT NULL"),
+        ),
         # The records the transfers endpoint pairs up: few of them, looked up per training record.
         Index(
             "ix_induction_records_transfer_candidates",
@@ -351,3 +367,30 @@ class EcfUnfundedMentor(Base):
 
     lead_provider_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
     mentor_profile_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+
+
+class EcfParticipantVersion(Base):
+    """Per user, a counter database triggers move forward whenever anything an ECF participant
+    document shows changes (migration 0025). Never written by the app."""
+
+    __tablename__ = "ecf_participant_versions"
+
+    user_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    version: Mapped[int] = mapped_column(BigInteger)
+
+
+class EcfParticipantDocument(Base):
+    """A rendered ECF participant (one wire shape, one provider), usable while `version` is the
+    user's current version and the clock is inside [valid_from, valid_until). Written by the
+    list endpoints as they serve pages (migration 0025)."""
+
+    __tablename__ = "ecf_participant_documents"
+
+    lead_provider_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    shape: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
+    key_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    user_id: Mapped[uuid.UUID]
+    version: Mapped[int] = mapped_column(BigInteger)
+    valid_from: Mapped[datetime | None]
+    valid_until: Mapped[datetime | None]
+    body: Mapped[bytes] = mapped_column(LargeBinary)

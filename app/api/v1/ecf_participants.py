@@ -9,16 +9,24 @@ from fastapi import APIRouter, Depends
 from fastapi.responses import StreamingResponse
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from app.api.deps import ClockDep, EcfProviderDep, FilterQueryDep, ListQueryDep, SessionDep, get_sessionmaker
+from app.api.deps import (
+    ClockDep,
+    EcfProviderDep,
+    FilterQueryDep,
+    ListQueryDep,
+    SessionDep,
+    SettingsDep,
+    get_sessionmaker,
+)
 from app.api.ecf_actions import add_action_routes, render_flat
 from app.api.query import ListQuery, cohort_years, updated_since
-from app.api.responses import JSONAPIResponse
+from app.api.responses import JSONAPIResponse, RenderedListResponse, render_json
 from app.api.serialization import csv_lines
 from app.api.v1 import schemas
 from app.api.v1.serializers import ECF_PARTICIPANT_CSV_HEADER, ecf_participant, ecf_participant_csv_row
 from app.domain.auth import EcfProvider
 from app.domain.ecf_participants import EcfParticipantService, ParticipantFilters
-from app.repositories.ecf_participants import CohortScope
+from app.repositories.ecf_participants import CohortScope, EnrolmentRow
 
 LIST_RESPONSES: dict[int | str, dict[str, Any]] = {
     200: {"model": schemas.MultipleECFParticipantsResponse, "description": "A list of ECF participants"},
@@ -47,13 +55,19 @@ def v1_filters(query: ListQuery) -> ParticipantFilters:
     return ParticipantFilters(cohorts=CohortScope(cohort_years(query)), updated_since=updated_since(query))
 
 
+def _render(row: EnrolmentRow) -> bytes:
+    return render_json(ecf_participant(row))
+
+
 async def list_ecf_participants(
-    provider: EcfProviderDep, session: SessionDep, clock: ClockDep, query: ListQueryDep
-) -> JSONAPIResponse:
+    provider: EcfProviderDep, session: SessionDep, clock: ClockDep, settings: SettingsDep, query: ListQueryDep
+) -> RenderedListResponse:
     """Retrieve multiple ECF participants (one item per training record)."""
     service = EcfParticipantService(session, provider, clock.now())
-    rows = await service.list_rows(v1_filters(query), query.page)
-    return JSONAPIResponse({"data": [ecf_participant(r) for r in rows]})
+    items = await service.list_row_documents(
+        v1_filters(query), query.page, _render, reuse=settings.participant_documents
+    )
+    return RenderedListResponse(items)
 
 
 async def get_ecf_participant(

@@ -9,12 +9,18 @@ from fastapi import APIRouter
 from app.api.deps import ClockDep, EcfProviderDep, FilterQueryDep, ListQueryDep, SessionDep, SettingsDep
 from app.api.ecf_actions import add_action_routes, render_nested
 from app.api.query import ListQuery, cohort_years, updated_since
-from app.api.responses import JSONAPIResponse
+from app.api.responses import JSONAPIResponse, RenderedListResponse, render_json
 from app.api.v1.schemas import BAD_REQUEST, FORBIDDEN, NOT_FOUND, UNAUTHORISED
 from app.api.v3 import schemas
 from app.api.v3.serializers import ecf_participant
-from app.domain.ecf_participants import EcfParticipantService, ParticipantFilters, parse_training_status
+from app.domain.ecf_participants import (
+    EcfParticipantService,
+    ParticipantFilters,
+    V3Participant,
+    parse_training_status,
+)
 from app.repositories.ecf_participants import CohortScope
+from app.repositories.participant_documents import Shape
 
 router = APIRouter(prefix="/api/v3", tags=["ECF participants"])
 
@@ -58,14 +64,23 @@ SHOW_RESPONSES: dict[int | str, dict[str, Any]] = {
 )
 async def list_ecf_participants(
     provider: EcfProviderDep, session: SessionDep, clock: ClockDep, settings: SettingsDep, query: ListQueryDep
-) -> JSONAPIResponse:
+) -> RenderedListResponse:
     """Retrieve multiple ECF participants, each with its enrolments."""
-    service = EcfParticipantService(session, provider, clock.now())
-    participants = await service.list_participants(v3_filters(query), query.page, query.sort)
     include = not settings.is_production
-    return JSONAPIResponse(
-        {"data": [ecf_participant(p, include_mentor_funding_end_date=include) for p in participants]}
+
+    def render(participant: V3Participant) -> bytes:
+        return render_json(ecf_participant(participant, include_mentor_funding_end_date=include))
+
+    service = EcfParticipantService(session, provider, clock.now())
+    items = await service.list_participant_documents(
+        v3_filters(query),
+        query.page,
+        query.sort,
+        shape=Shape.NESTED_WITH_MENTOR_FUNDING if include else Shape.NESTED,
+        render=render,
+        reuse=settings.participant_documents,
     )
+    return RenderedListResponse(items)
 
 
 @router.get(
