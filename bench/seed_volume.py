@@ -268,6 +268,8 @@ async def multiply(url: str, scale: float) -> None:
                     )
             for name in COPIED:
                 await conn.execute(f"ALTER TABLE {name} ENABLE TRIGGER USER")
+            # Rows loaded with triggers off moved no participant's version: forget any rendering.
+            await conn.execute("DELETE FROM ecf_participant_documents")
             # The triggers that keep the derived tables (each ECF provider's latest induction records,
             # transfer set, records with inherited declarations and unfunded mentors, each NPQ
             # provider's participants) were off for the copies: rebuild them once, from everything.

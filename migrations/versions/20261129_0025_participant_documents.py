@@ -15,7 +15,8 @@ records (which enrolments a provider sees), and the shown columns of shared rows
 identifier, school URN, cohort year, partnership's delivery partner, the programme's partnership
 and school cohort). A reader reads the version before anything it renders from and tags the
 document with it; a writer committing after that read moves the version on, so the document is
-never used. A user without a row is at version 0.
+never used. A user without a row is at version 0. Truncating a source table forgets every
+document (TRUNCATE fires no change triggers); so must anyone loading rows with triggers off.
 
 Revision ID: 0025
 Revises: 0024
@@ -111,6 +112,24 @@ SHARED: dict[str, tuple[tuple[str, ...], str]] = {
 }
 
 
+# TRUNCATE fires no row or statement-level change triggers: a truncated source forgets every
+# document instead.
+FORGET = """
+CREATE FUNCTION cpd_forget_participant_documents() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    DELETE FROM ecf_participant_documents;
+    RETURN NULL;
+END $$;
+"""
+
+
+def _truncate_trigger(table: str) -> str:
+    return (
+        f"CREATE TRIGGER trg_{table}_doc_truncate AFTER TRUNCATE ON {table} "
+        "FOR EACH STATEMENT EXECUTE FUNCTION cpd_forget_participant_documents()"
+    )
+
+
 def _owned_function(table: str) -> str:
     users = OWNED[table]
     inserted = users.format(rel="new_rows")
@@ -196,6 +215,9 @@ def upgrade() -> None:
         postgresql_where=sa.text("preferred_identity_id IS NOT NULL"),
     )
     op.execute(BUMP)
+    op.execute(FORGET)
+    for table in (*OWNED, *SHARED):
+        op.execute(_truncate_trigger(table))
     for table in OWNED:
         op.execute(_owned_function(table))
         for trigger in _owned_triggers(table):
@@ -214,6 +236,9 @@ def downgrade() -> None:
         for suffix in ("ins", "upd", "del"):
             op.execute(f"DROP TRIGGER IF EXISTS {name}_{suffix} ON {table}")
         op.execute(f"DROP FUNCTION IF EXISTS cpd_participant_versions_{table}()")
+    for table in (*OWNED, *SHARED):
+        op.execute(f"DROP TRIGGER IF EXISTS trg_{table}_doc_truncate ON {table}")
+    op.execute("DROP FUNCTION IF EXISTS cpd_forget_participant_documents()")
     op.execute("DROP FUNCTION IF EXISTS cpd_bump_participant_versions(uuid[])")
     op.drop_index("ix_induction_records_preferred_identity", table_name="induction_records")
     op.drop_table("ecf_participant_documents")
