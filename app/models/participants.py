@@ -9,6 +9,7 @@ from sqlalchemy import (
     BigInteger,
     ForeignKey,
     Index,
+    Integer,
     LargeBinary,
     SmallInteger,
     String,
@@ -16,6 +17,7 @@ from sqlalchemy import (
     func,
     text,
 )
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.domain.enums import (
@@ -394,3 +396,25 @@ class EcfParticipantDocument(Base):
     valid_from: Mapped[datetime | None]
     valid_until: Mapped[datetime | None]
     body: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class EcfParticipantUser(Base):
+    """Derived, kept by a trigger on the latest induction records (migration 0026): per lead
+    provider, each user with a latest record with it, and those records' cohorts, in list order.
+    Never written by the app."""
+
+    __tablename__ = "ecf_participant_users"
+    __table_args__ = (
+        Index(
+            "ix_ecf_participant_users_list_order",
+            "lead_provider_id",
+            "user_created_at",
+            "user_id",
+            postgresql_include=["cohort_years"],
+        ),
+    )
+
+    lead_provider_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    user_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    user_created_at: Mapped[datetime]
+    cohort_years: Mapped[list[int]] = mapped_column(ARRAY(Integer))

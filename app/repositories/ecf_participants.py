@@ -39,6 +39,14 @@ class CohortScope:
         params["cohort_years"] = self.years
         return f"{column} = ANY(:cohort_years)"
 
+    def any_of_sql(self, column: str, params: dict[str, Any]) -> str:
+        """The same filter on an ascending array of start years: any of them matches."""
+        if self.years is None:
+            params["min_cohort"] = DEFAULT_MIN_COHORT_EXCLUSIVE
+            return f"{column}[cardinality({column})] > :min_cohort"
+        params["cohort_years"] = self.years
+        return f"{column} && CAST(:cohort_years AS integer[])"
+
 
 class EnrolmentRow(NamedTuple):
     """One ECF training record as seen through its latest induction record for a provider."""
@@ -327,7 +335,19 @@ class EcfParticipantRepository:
         if user_id is not None:
             params["user_id"] = user_id
             match.append("l.user_id = :user_id")
-        if [column for column, _ in order_by] == ["created_at"] and len(user_filters) == 1:
+        default_order = [column for column, _ in order_by] == ["created_at"] and len(user_filters) == 1
+        if default_order and training_status is None and user_id is None:
+            # The provider's users in list order, one row each (migration 0026): one narrow
+            # index range, so a deep page walks the users before it and nothing else.
+            direction = "DESC" if order_by[0][1] else "ASC"
+            sql = f"""
+                SELECT pu.user_id FROM ecf_participant_users pu
+                 WHERE pu.lead_provider_id = :lead_provider_id
+                   AND {cohorts.any_of_sql("pu.cohort_years", params)}
+                 ORDER BY pu.user_created_at {direction}, pu.user_id ASC
+                 LIMIT :limit OFFSET :offset
+            """
+        elif default_order:
             # The default order (creation, either way) is the table's own: one index range.
             direction = "DESC" if order_by[0][1] else "ASC"
             sql = f"""
