@@ -410,7 +410,7 @@ class EcfParticipantUser(Base):
             "lead_provider_id",
             "user_created_at",
             "user_id",
-            postgresql_include=["cohort_years"],
+            postgresql_include=["latest_cohort", "cohort_years"],
         ),
     )
 
@@ -418,3 +418,4 @@ class EcfParticipantUser(Base):
     user_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
     user_created_at: Mapped[datetime]
     cohort_years: Mapped[list[int]] = mapped_column(ARRAY(Integer))
+    latest_cohort: Mapped[int]

@@ -39,13 +39,13 @@ class CohortScope:
         params["cohort_years"] = self.years
         return f"{column} = ANY(:cohort_years)"
 
-    def any_of_sql(self, column: str, params: dict[str, Any]) -> str:
-        """The same filter on an ascending array of start years: any of them matches."""
+    def any_of_sql(self, years_column: str, latest_column: str, params: dict[str, Any]) -> str:
+        """The same filter on a set of start years (and its latest): any of them matches."""
         if self.years is None:
             params["min_cohort"] = DEFAULT_MIN_COHORT_EXCLUSIVE
-            return f"{column}[cardinality({column})] > :min_cohort"
+            return f"{latest_column} > :min_cohort"
         params["cohort_years"] = self.years
-        return f"{column} && CAST(:cohort_years AS integer[])"
+        return f"{years_column} && CAST(:cohort_years AS integer[])"
 
 
 class EnrolmentRow(NamedTuple):
@@ -343,7 +343,7 @@ class EcfParticipantRepository:
             sql = f"""
                 SELECT pu.user_id FROM ecf_participant_users pu
                  WHERE pu.lead_provider_id = :lead_provider_id
-                   AND {cohorts.any_of_sql("pu.cohort_years", params)}
+                   AND {cohorts.any_of_sql("pu.cohort_years", "pu.latest_cohort", params)}
                  ORDER BY pu.user_created_at {direction}, pu.user_id ASC
                  LIMIT :limit OFFSET :offset
             """

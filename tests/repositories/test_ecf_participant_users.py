@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from tests import factories as f
 from tests.repositories.derived import assert_matches_rule
 
-COLUMNS = "lead_provider_id, user_id, user_created_at, cohort_years"
+COLUMNS = "lead_provider_id, user_id, user_created_at, cohort_years, latest_cohort"
 
 
 async def listed(session: AsyncSession, lp: f.Provider) -> dict[uuid.UUID, list[int]]:

@@ -36,7 +36,9 @@ async def assert_consistent(session: AsyncSession) -> None:
     await assert_matches_rule(session, "ecf_transfer_participants", TRANSFER_COLUMNS)
     await assert_matches_rule(session, "ecf_unfunded_mentors", "lead_provider_id, mentor_profile_id")
     await assert_matches_rule(
-        session, "ecf_participant_users", "lead_provider_id, user_id, user_created_at, cohort_years"
+        session,
+        "ecf_participant_users",
+        "lead_provider_id, user_id, user_created_at, cohort_years, latest_cohort",
     )
 
 
