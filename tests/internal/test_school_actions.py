@@ -147,6 +147,8 @@ async def test_registration_refusals_store_nothing(client: httpx.AsyncClient, se
         "ecf_participant_eligibilities",
         "induction_records",
         "ecf_latest_induction_records",
+        "ecf_participant_users",
+        "ecf_participant_versions",
         "school_cohorts",
         "induction_programmes",
         "partnerships",
