@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import NamedTuple
@@ -83,6 +83,15 @@ def v1_updated_at(record: EnrolmentRow) -> datetime:
         record.identity_updated_at,
         record.record_updated_at,
     )
+
+
+class Rendered(NamedTuple):
+    """A document built for a key, with the clock window it holds in (None: open)."""
+
+    key_id: uuid.UUID
+    body: bytes
+    valid_from: datetime | None
+    valid_until: datetime | None
 
 
 class StatusChange(NamedTuple):
@@ -250,18 +259,14 @@ class EcfParticipantService:
             updated_since=filters.updated_since,
             page=page,
         )
-        documents = await self.documents.current(
-            self.provider.lead_provider_id, Shape.FLAT, [DocumentKey(*k) for k in keys], self.now
-        )
-        missing = {d.key_id: d for d in documents if d.body is None}
-        fresh: dict[uuid.UUID, NewDocument] = {}
-        for row in await self.repo.records(list(missing)):
-            stored = missing[row.induction_record_id]
-            fresh[stored.key_id] = NewDocument(
-                stored.key_id, stored.user_id, stored.version, None, None, render(row)
-            )
-        await self.documents.store(self.provider.lead_provider_id, Shape.FLAT, list(fresh.values()))
-        return _bodies(documents, fresh)
+
+        async def build(record_ids: list[uuid.UUID]) -> list[Rendered]:
+            return [
+                Rendered(r.induction_record_id, render(r), None, None)
+                for r in await self.repo.records(record_ids)
+            ]
+
+        return await self._documents(Shape.FLAT, [DocumentKey(*k) for k in keys], build)
 
     async def list_participant_documents(
         self,
@@ -269,8 +274,8 @@ class EcfParticipantService:
         page: Page,
         sort: str | None,
         *,
-        shape: Shape,
         render: Callable[[V3Participant], bytes],
+        shows_mentor_funding: bool,
         reuse: bool,
     ) -> list[bytes]:
         """A v3 page as rendered participants: stored documents where current (for this shape and
@@ -284,16 +289,30 @@ class EcfParticipantService:
             if from_id is None:
                 return []
         user_ids = await self._page_user_ids(filters, page, sort, from_id)
-        documents = await self.documents.current(
-            self.provider.lead_provider_id, shape, [DocumentKey(u, u) for u in user_ids], self.now
-        )
+
+        async def build(missing: list[uuid.UUID]) -> list[Rendered]:
+            return [Rendered(p.user_id, render(p), *self._validity(p)) for p in await self._assemble(missing)]
+
+        shape = Shape.NESTED_WITH_MENTOR_FUNDING if shows_mentor_funding else Shape.NESTED
+        return await self._documents(shape, [DocumentKey(u, u) for u in user_ids], build)
+
+    async def _documents(
+        self,
+        shape: Shape,
+        keys: list[DocumentKey],
+        build: Callable[[list[uuid.UUID]], Awaitable[list[Rendered]]],
+    ) -> list[bytes]:
+        """The keys' current documents, the missing ones built (and stored), in the keys' order.
+
+        The versions are read first, in their own statement: whatever `build` reads afterwards
+        is at least as new as the version its document is stored with (see migration 0025)."""
+        documents = await self.documents.current(self.provider.lead_provider_id, shape, keys, self.now)
         missing = {d.key_id: d for d in documents if d.body is None}
         fresh: dict[uuid.UUID, NewDocument] = {}
-        for participant in await self._assemble(list(missing)):
-            stored = missing[participant.user_id]
-            valid_from, valid_until = self._validity(participant)
-            fresh[stored.key_id] = NewDocument(
-                stored.key_id, stored.user_id, stored.version, valid_from, valid_until, render(participant)
+        for item in await build(list(missing)) if missing else []:
+            stored = missing[item.key_id]
+            fresh[item.key_id] = NewDocument(
+                item.key_id, stored.user_id, stored.version, item.valid_from, item.valid_until, item.body
             )
         await self.documents.store(self.provider.lead_provider_id, shape, list(fresh.values()))
         return _bodies(documents, fresh)

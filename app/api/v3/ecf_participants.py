@@ -20,7 +20,6 @@ from app.domain.ecf_participants import (
     parse_training_status,
 )
 from app.repositories.ecf_participants import CohortScope
-from app.repositories.participant_documents import Shape
 
 router = APIRouter(prefix="/api/v3", tags=["ECF participants"])
 
@@ -76,8 +75,8 @@ async def list_ecf_participants(
         v3_filters(query),
         query.page,
         query.sort,
-        shape=Shape.NESTED_WITH_MENTOR_FUNDING if include else Shape.NESTED,
         render=render,
+        shows_mentor_funding=include,
         reuse=settings.participant_documents,
     )
     return RenderedListResponse(items)
