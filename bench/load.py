@@ -8,7 +8,8 @@ Scenarios (each at every concurrency level, bounded by --max-requests and --max-
   5. the v1 ECF CSV export of the largest provider (time, server RSS growth).
 For scenarios 1 and 2, "the floor": the same page built by one SQL statement (json_agg) straight on
 the database, timed at concurrency 1 in the same run; the API/floor ratio compares p50s at
-concurrency 1. Server RSS is the sum of VmRSS over --server-pid and its descendants.
+concurrency 1 on the same pages (scenario 2: --floor-samples requests each, spread over the list).
+Server RSS is the sum of VmRSS over --server-pid and its descendants.
 
 CPU per request, for each measurement line: the server's (its process tree), the database's (the
 postmaster's tree, when the database runs on this machine) and this driver's own, so a line shows
@@ -619,6 +620,20 @@ async def floor_matches(ctx: Context, url: str, token: str, path: str, cpd_id: s
     return bool(_comparable(response.json()["data"]) == _comparable(json.loads(floor or "[]")))
 
 
+async def api_p50(ctx: Context, urls: list[str], token: str) -> float:
+    """p50 (ms) of the API over these pages at concurrency 1, --floor-samples requests in all
+    (cycling through the pages, as floor_p50 does)."""
+    result = await run_jobs(
+        "API on the floor's pages",
+        1,
+        cycle([get_job(ctx.client, url, token) for url in urls]),
+        max_requests=ctx.floor_samples,
+        max_seconds=ctx.max_seconds,
+        processes=None,
+    )
+    return result.pct(50)
+
+
 async def floor_p50(pool: asyncpg.Pool, sql: str, cpd_id: str, pages: list[tuple[int, int]], n: int) -> float:
     """p50 (ms) of the floor statement over the given (offset, limit) pages at concurrency 1."""
     samples: list[float] = []
@@ -774,8 +789,8 @@ async def scenario_1(ctx: Context) -> None:
                     ctx.floor_samples,
                 )
                 ctx.ratios.append(
-                    f"| participants/ecf per_page 2000 {label} page | {api_c1:.1f} | {floor:.1f} "
-                    f"| {api_c1 / floor:.2f} |"
+                    f"| participants/ecf per_page 2000 {label} page | {api_c1:.1f} | {api_c1:.1f} "
+                    f"| {floor:.1f} | {api_c1 / floor:.2f} |"
                 )
 
 
@@ -805,8 +820,12 @@ async def scenario_2(ctx: Context) -> None:
                 api_c1 = result.pct(50)
         await first_last(ctx, f"v3 {path} per_page 100", url_for, token, pages)
         if path in FLOORS and api_c1 is not None:
-            sample = [((p - 1) * 100, 100) for p in sampled]
-            floor = await floor_p50(ctx.pool, FLOORS[path], cpd, sample, min(len(sample), ctx.floor_samples))
+            # The API and the floor on the same pages (spread over the list), the same number of
+            # times each, one after the other at concurrency 1.
+            same_pages = spread(pages, ctx.floor_samples)
+            sample = [((p - 1) * 100, 100) for p in same_pages]
+            floor = await floor_p50(ctx.pool, FLOORS[path], cpd, sample, ctx.floor_samples)
+            api_same = await api_p50(ctx, [url_for(p) for p in same_pages], token)
             same = ""
             if path in EXACT_FLOORS:
                 same = (
@@ -817,7 +836,8 @@ async def scenario_2(ctx: Context) -> None:
                     else " (DIFFERS)"
                 )
             ctx.ratios.append(
-                f"| v3 {path} per_page 100{same} | {api_c1:.1f} | {floor:.1f} | {api_c1 / floor:.2f} |"
+                f"| v3 {path} per_page 100{same} | {api_c1:.1f} | {api_same:.1f} | {floor:.1f} "
+                f"| {api_same / floor:.2f} |"
             )
 
 
@@ -1015,9 +1035,14 @@ async def main_async(args: argparse.Namespace) -> None:
             if ctx.ratios:
                 print(
                     "\n## API / floor (p50 at concurrency 1; floor = one json_agg statement on the database)"
-                    "\n"
+                    "\n\nThe ratio compares the API and the floor on the same pages, the same number of times"
+                    " each (--floor-samples), after the scenario's lines; the line's own p50 (pages across"
+                    " the whole list, first visits included) is shown for reference.\n"
                 )
-                print("| page | API p50 ms | floor p50 ms | API/floor |\n|---|---:|---:|---:|")
+                print(
+                    "| page | line p50 ms | API p50 ms (same pages) | floor p50 ms | API/floor |"
+                    "\n|---|---:|---:|---:|---:|"
+                )
                 for line in ctx.ratios:
                     print(line)
             if ctx.first_last:
