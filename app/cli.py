@@ -138,6 +138,25 @@ def cmd_statements(settings: Settings, action: str, statement_id: str | None) ->
     asyncio.run(_statements(settings, database_url(settings), action, statement_id))
 
 
+async def _prune_participant_documents(settings: Settings, url: str) -> int:
+    from app.db import create_engine, create_sessionmaker
+    from app.repositories.participant_documents import ParticipantDocumentRepository
+
+    engine = create_engine(settings, url)
+    try:
+        async with create_sessionmaker(engine)() as session:
+            deleted = await ParticipantDocumentRepository(session).prune(datetime.now(UTC))
+            await session.commit()
+        return deleted
+    finally:
+        await engine.dispose()
+
+
+def cmd_prune_participant_documents(settings: Settings) -> None:
+    deleted = asyncio.run(_prune_participant_documents(settings, database_url(settings)))
+    print(f"{deleted} participant documents no longer current deleted")
+
+
 async def _create_internal_token(
     settings: Settings, url: str, role: str, school: str | None, description: str | None
 ) -> str:
@@ -320,6 +339,10 @@ def main(argv: list[str] | None = None) -> None:
         "import-contracts", help="create or replace ECF and NPQ contracts from a JSON file"
     )
     import_contracts.add_argument("file")
+    sub.add_parser(
+        "prune-participant-documents",
+        help="delete stored participant renderings no page can use any more (safe at any time)",
+    )
     for name, help_text in (("serve", "serve the API"), ("up", "migrate, seed, then serve")):
         p = sub.add_parser(name, help=help_text)
         p.add_argument("--host", default=None)
@@ -343,6 +366,8 @@ def main(argv: list[str] | None = None) -> None:
         cmd_create_internal_token(settings, args.role, args.school, args.description)
     elif args.command == "finance":
         cmd_finance(settings, args)
+    elif args.command == "prune-participant-documents":
+        cmd_prune_participant_documents(settings)
     elif args.command == "serve":
         cmd_serve(settings, args.host, args.port, args.workers)
     elif args.command == "up":

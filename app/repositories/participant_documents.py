@@ -88,6 +88,19 @@ _STORE = """
 """
 
 
+_PRUNE = """
+    WITH gone AS (
+        DELETE FROM ecf_participant_documents d
+         WHERE (d.lead_provider_id, d.shape, d.key_id) IN (
+                   SELECT s.lead_provider_id, s.shape, s.key_id FROM ecf_participant_documents s
+                     LEFT JOIN ecf_participant_versions v ON v.user_id = s.user_id
+                    WHERE s.version <> COALESCE(v.version, 0) OR s.valid_until <= :now
+                      FOR UPDATE OF s SKIP LOCKED)
+        RETURNING 1)
+    SELECT count(*) FROM gone
+"""
+
+
 class ParticipantDocumentRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
@@ -131,3 +144,10 @@ class ParticipantDocumentRepository:
             "bodies": [d.body for d in documents],
         }
         await self.session.execute(text(_STORE), params)
+
+    async def prune(self, now: datetime) -> int:
+        """Delete the documents no page can use any more (their user moved on, or the clock left
+        their window); returns how many. Rows are locked one by one and skipped when a request
+        holds them, so pruning never waits on a page nor makes one wait."""
+        result = await self.session.execute(text(_PRUNE), {"now": now})
+        return int(result.scalar_one())

@@ -7,8 +7,12 @@ is never used, even though it was stored after the writer's commit.
 
 from __future__ import annotations
 
+import asyncio
+import os
+import sys
 import uuid
 from datetime import UTC, datetime
+from pathlib import Path
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -86,3 +90,40 @@ async def test_truncating_a_source_table_forgets_every_document(
         await session.execute(text("TRUNCATE participant_id_changes"))
         await session.commit()
     assert await _current(committed, lead_provider_id, key) is None
+
+
+async def test_pruning_deletes_only_documents_no_page_can_use(
+    committed: async_sessionmaker[AsyncSession], database_url: str
+) -> None:
+    """`cpd-api prune-participant-documents`, as an operator runs it: a document whose user
+    changed since, and one whose clock window has passed, go; a current one stays."""
+    lead_provider_id, key = await _build(committed)
+    _, changed = await _build(committed)
+    _, expired = await _build(committed)
+    for k in (key, changed):
+        await _render_and_store(committed, lead_provider_id, k, meanwhile=None)
+    async with committed() as session:
+        repo = ParticipantDocumentRepository(session)
+        [found] = await repo.current(lead_provider_id, Shape.FLAT, [expired], datetime.now(UTC))
+        past = datetime(2020, 1, 1, tzinfo=UTC)
+        await repo.store(
+            lead_provider_id, Shape.FLAT, [NewDocument(*expired, found.version, None, past, b"{}")]
+        )
+        await session.execute(
+            text("UPDATE users SET full_name = 'Changed' WHERE id = :id"), {"id": changed.user_id}
+        )
+        await session.commit()
+    env = os.environ | {"DATABASE_URL": database_url, "ENVIRONMENT": "test"}
+    process = await asyncio.create_subprocess_exec(
+        str(Path(sys.executable).parent / "cpd-api"),
+        "prune-participant-documents",
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    out, err = await process.communicate()
+    assert process.returncode == 0, err.decode()
+    assert out.decode().startswith("2 participant documents")
+    async with committed() as session:
+        left = await session.execute(text("SELECT key_id FROM ecf_participant_documents"))
+        assert set(left.scalars()) == {key.key_id}
