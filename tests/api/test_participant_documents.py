@@ -105,65 +105,21 @@ async def world(session: AsyncSession) -> World:
     return w
 
 
-async def _rename_user(w: World) -> None:
-    await w.sql("UPDATE users SET full_name = 'Renamed Person' WHERE id = :id", id=w.ect.person.user.id)
+Change = Callable[[World], Awaitable[None]]
 
 
-async def _preferred_email(w: World) -> None:
-    await w.sql(
-        "UPDATE participant_identities SET email = 'preferred@example.com' WHERE id = :id",
-        id=w.ect.person.identity.id,
-    )
+def _update(statement: str, params: Callable[[World], dict[str, object]]) -> Change:
+    """A change that is one UPDATE, its ids taken from the world."""
+
+    async def change(w: World) -> None:
+        await w.sql(statement, **params(w))
+
+    return change
 
 
-async def _mentor_identity_moves(w: World) -> None:
-    # The mentor's identity now belongs to another user: the ECT's mentor_id follows it.
-    await w.sql(
-        "UPDATE participant_identities SET user_id = :user WHERE id = :id",
-        user=w.stranger.user.id,
-        id=w.mentor.person.identity.id,
-    )
-
-
-async def _mentor_profile_moves(w: World) -> None:
-    await w.sql(
-        "UPDATE participant_profiles SET participant_identity_id = :identity WHERE id = :id",
-        identity=w.stranger.identity.id,
-        id=w.mentor.profile.id,
-    )
-
-
-async def _trn(w: World) -> None:
-    await w.sql(
-        "UPDATE teacher_profiles SET trn = '7654321' WHERE id = :id", id=w.ect.person.teacher_profile.id
-    )
-
-
-async def _uplift(w: World) -> None:
-    await w.sql(
-        "UPDATE participant_profiles SET pupil_premium_uplift = true WHERE id = :id", id=w.ect.profile.id
-    )
-
-
-async def _record_status(w: World) -> None:
-    await w.sql(
-        "UPDATE induction_records SET training_status = 'deferred' WHERE id = :id", id=w.ect.record.id
-    )
-
-
-async def _new_mentor(w: World) -> None:
-    await w.sql(
-        "UPDATE induction_records SET mentor_profile_id = :mentor WHERE id = :id",
-        mentor=w.second_mentor.profile.id,
-        id=w.ect.record.id,
-    )
-
-
-async def _eligibility(w: World) -> None:
-    await w.sql(
-        "UPDATE ecf_participant_eligibilities SET status = 'ineligible' WHERE participant_profile_id = :id",
-        id=w.ect.profile.id,
-    )
+def _partnership_id(w: World) -> object:
+    assert w.ect.programme.partnership is not None
+    return w.ect.programme.partnership.id
 
 
 async def _validation_data(w: World) -> None:
@@ -182,23 +138,6 @@ async def _id_change(w: World) -> None:
     await f.id_change(w.session, w.ect.person, w.stranger)
 
 
-async def _schedule_identifier(w: World) -> None:
-    await w.sql(
-        "UPDATE schedules SET schedule_identifier = 'ecf-extended-april' WHERE id = :id",
-        id=w.ect.record.schedule_id,
-    )
-
-
-async def _school_urn(w: World) -> None:
-    await w.sql("UPDATE schools SET urn = '999999' WHERE id = :id", id=w.ect.programme.school.id)
-
-
-async def _cohort_year(w: World) -> None:
-    await w.sql(
-        "UPDATE cohorts SET start_year = 2031 WHERE id = :id", id=w.ect.programme.school_cohort.cohort_id
-    )
-
-
 async def _school_cohort_school(w: World) -> None:
     other = await f.school(w.session)
     await w.sql(
@@ -209,28 +148,12 @@ async def _school_cohort_school(w: World) -> None:
 
 
 async def _delivery_partner(w: World) -> None:
-    assert w.ect.programme.partnership is not None
     other = await f.programme(w.session, w.other_lp.lead_provider, 2022)
     assert other.delivery_partner is not None
     await w.sql(
         "UPDATE partnerships SET delivery_partner_id = :dp WHERE id = :id",
         dp=other.delivery_partner.id,
-        id=w.ect.programme.partnership.id,
-    )
-
-
-async def _challenged(w: World) -> None:
-    assert w.ect.programme.partnership is not None
-    await w.sql(
-        "UPDATE partnerships SET challenged_at = now(), challenge_reason = 'mistake' WHERE id = :id",
-        id=w.ect.programme.partnership.id,
-    )
-
-
-async def _programme_unpartnered(w: World) -> None:
-    await w.sql(
-        "UPDATE induction_programmes SET partnership_id = NULL WHERE id = :id",
-        id=w.ect.programme.programme.id,
+        id=_partnership_id(w),
     )
 
 
@@ -246,26 +169,67 @@ async def _moves_provider(w: World) -> None:
     await f.induction_record(w.session, w.ect, elsewhere, start_date=f.at(0))
 
 
-CHANGES: dict[str, Callable[[World], Awaitable[None]]] = {
-    "user name": _rename_user,
-    "preferred identity's email": _preferred_email,
-    "mentor's identity moves to another user": _mentor_identity_moves,
-    "mentor's profile moves to another identity": _mentor_profile_moves,
-    "teacher profile TRN": _trn,
-    "profile uplift": _uplift,
-    "induction record training status": _record_status,
-    "another mentor named": _new_mentor,
-    "eligibility": _eligibility,
+CHANGES: dict[str, Change] = {
+    "user name": _update(
+        "UPDATE users SET full_name = 'Renamed Person' WHERE id = :id", lambda w: {"id": w.ect.person.user.id}
+    ),
+    "preferred identity's email": _update(
+        "UPDATE participant_identities SET email = 'preferred@example.com' WHERE id = :id",
+        lambda w: {"id": w.ect.person.identity.id},
+    ),
+    # The mentor's identity now belongs to another user: the ECT's mentor_id follows it.
+    "mentor's identity moves to another user": _update(
+        "UPDATE participant_identities SET user_id = :user WHERE id = :id",
+        lambda w: {"user": w.stranger.user.id, "id": w.mentor.person.identity.id},
+    ),
+    "mentor's profile moves to another identity": _update(
+        "UPDATE participant_profiles SET participant_identity_id = :identity WHERE id = :id",
+        lambda w: {"identity": w.stranger.identity.id, "id": w.mentor.profile.id},
+    ),
+    "teacher profile TRN": _update(
+        "UPDATE teacher_profiles SET trn = '7654321' WHERE id = :id",
+        lambda w: {"id": w.ect.person.teacher_profile.id},
+    ),
+    "profile uplift": _update(
+        "UPDATE participant_profiles SET pupil_premium_uplift = true WHERE id = :id",
+        lambda w: {"id": w.ect.profile.id},
+    ),
+    "induction record training status": _update(
+        "UPDATE induction_records SET training_status = 'deferred' WHERE id = :id",
+        lambda w: {"id": w.ect.record.id},
+    ),
+    "another mentor named": _update(
+        "UPDATE induction_records SET mentor_profile_id = :mentor WHERE id = :id",
+        lambda w: {"mentor": w.second_mentor.profile.id, "id": w.ect.record.id},
+    ),
+    "eligibility": _update(
+        "UPDATE ecf_participant_eligibilities SET status = 'ineligible' WHERE participant_profile_id = :id",
+        lambda w: {"id": w.ect.profile.id},
+    ),
     "validation data TRN": _validation_data,
     "provider withdrawal": _withdrawn,
     "participant id change": _id_change,
-    "schedule identifier": _schedule_identifier,
-    "school URN": _school_urn,
-    "cohort year": _cohort_year,
+    "schedule identifier": _update(
+        "UPDATE schedules SET schedule_identifier = 'ecf-extended-april' WHERE id = :id",
+        lambda w: {"id": w.ect.record.schedule_id},
+    ),
+    "school URN": _update(
+        "UPDATE schools SET urn = '999999' WHERE id = :id", lambda w: {"id": w.ect.programme.school.id}
+    ),
+    "cohort year": _update(
+        "UPDATE cohorts SET start_year = 2031 WHERE id = :id",
+        lambda w: {"id": w.ect.programme.school_cohort.cohort_id},
+    ),
     "school cohort's school": _school_cohort_school,
     "partnership's delivery partner": _delivery_partner,
-    "partnership challenged": _challenged,
-    "programme loses its partnership": _programme_unpartnered,
+    "partnership challenged": _update(
+        "UPDATE partnerships SET challenged_at = now(), challenge_reason = 'mistake' WHERE id = :id",
+        lambda w: {"id": _partnership_id(w)},
+    ),
+    "programme loses its partnership": _update(
+        "UPDATE induction_programmes SET partnership_id = NULL WHERE id = :id",
+        lambda w: {"id": w.ect.programme.programme.id},
+    ),
     "new placement at another school": _moves_school,
     "new placement with another provider": _moves_provider,
 }
@@ -299,7 +263,7 @@ async def test_documents_are_reused_and_rewritten_only_when_their_user_changes(
     assert len(before) == 2 * 3  # three training records: a flat row (v1 and v2 share it) and a v3 user
     await pages(client, world.lp)
     assert await _documents(session) == before
-    await _rename_user(world)
+    await CHANGES["user name"](world)
     await session.flush()
     await pages(client, world.lp)
     after = await _documents(session)
