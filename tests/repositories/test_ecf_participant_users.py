@@ -86,3 +86,28 @@ async def test_two_records_of_one_user_leaving_at_once_end_consistent(
     async with committed() as session:
         assert await listed(session, lp) == {}
         await assert_matches_rule(session, "ecf_participant_users", COLUMNS)
+
+
+async def test_a_refresh_of_many_pairs_locks_the_table_and_recomputes_them(session: AsyncSession) -> None:
+    """Above 1,000 pairs (a rebuild, a bulk change) the refresh takes one table lock instead of a
+    lock per pair; the pairs are recomputed all the same."""
+    lp = await f.provider(session)
+    assert lp.lead_provider is not None
+    ect = await f.participant(session, lp.lead_provider, 2022)
+    user = ect.person.user.id
+    await session.execute(text("DELETE FROM ecf_participant_users WHERE user_id = :u"), {"u": user})
+    providers = [uuid.uuid4() for _ in range(1000)] + [lp.lead_provider.id]
+    users = [uuid.uuid4() for _ in range(1000)] + [user]
+    await session.execute(
+        text("SELECT cpd_refresh_ecf_participant_users(CAST(:p AS uuid[]), CAST(:u AS uuid[]))"),
+        {"p": providers, "u": users},
+    )
+    locked = await session.execute(
+        text(
+            "SELECT mode FROM pg_locks WHERE relation = 'ecf_participant_users'::regclass"
+            " AND pid = pg_backend_pid() AND mode = 'ExclusiveLock'"
+        )
+    )
+    assert locked.scalars().all() == ["ExclusiveLock"]
+    assert await listed(session, lp) == {user: [2022]}
+    await assert_matches_rule(session, "ecf_participant_users", COLUMNS)
