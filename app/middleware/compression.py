@@ -49,8 +49,10 @@ class _Responder(GZipResponder):
 
 class _GZip(GZipMiddleware):
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        accepts = any(name == b"accept-encoding" and b"gzip" in value for name, value in scope["headers"])
-        if not accepts:
+        accepts = scope["type"] == "http" and any(
+            name == b"accept-encoding" and b"gzip" in value for name, value in scope["headers"]
+        )
+        if not accepts:  # other scopes (lifespan) and clients without gzip: Starlette's own path
             await super().__call__(scope, receive, send)
             return
         responder = _Responder(
