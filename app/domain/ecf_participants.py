@@ -212,21 +212,20 @@ class EcfParticipantService:
         sort: str | None = None,
         user_id: uuid.UUID | None = None,
     ) -> list[V3Participant]:
-        from_id: uuid.UUID | None = None
-        if filters.from_participant_id is not None:
-            from_id = _parse_uuid(filters.from_participant_id)
-            if from_id is None:
-                return []  # not a participant id: nothing can match
-        return await self._assemble(await self._page_user_ids(filters, page, sort, from_id, user_id))
+        return await self._assemble(await self._page_user_ids(filters, page, sort, user_id))
 
     async def _page_user_ids(
         self,
         filters: ParticipantFilters,
         page: Page,
         sort: str | None,
-        from_id: uuid.UUID | None,
         user_id: uuid.UUID | None = None,
     ) -> list[uuid.UUID]:
+        from_id: uuid.UUID | None = None
+        if filters.from_participant_id is not None:
+            from_id = _parse_uuid(filters.from_participant_id)
+            if from_id is None:
+                return []  # not a participant id: nothing can match
         return await self.repo.page_v3_user_ids(
             self.provider.lead_provider_id,
             cohorts=filters.cohorts,
@@ -283,12 +282,7 @@ class EcfParticipantService:
         participant is assembled and nothing is stored."""
         if not reuse:
             return [render(p) for p in await self.list_participants(filters, page, sort)]
-        from_id: uuid.UUID | None = None
-        if filters.from_participant_id is not None:
-            from_id = _parse_uuid(filters.from_participant_id)
-            if from_id is None:
-                return []
-        user_ids = await self._page_user_ids(filters, page, sort, from_id)
+        user_ids = await self._page_user_ids(filters, page, sort)
 
         async def build(missing: list[uuid.UUID]) -> list[Rendered]:
             return [Rendered(p.user_id, render(p), *self._validity(p)) for p in await self._assemble(missing)]

@@ -23,7 +23,7 @@ from sqlalchemy import Result
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.domain.paging import DEFAULT_MIN_COHORT_EXCLUSIVE, Page
-from app.repositories.sql import batches_as, first_as, rows_as, text
+from app.repositories.sql import batches_as, rows_as, text
 
 
 @dataclass(frozen=True)
@@ -272,8 +272,8 @@ class EcfParticipantRepository:
 
     async def find_record(self, induction_record_id: uuid.UUID) -> EnrolmentRow | None:
         """One induction record with everything a flat participant shows (action responses)."""
-        sql = f"SELECT {_DETAIL_COLUMNS} FROM induction_records ir {_DETAIL_JOINS} WHERE ir.id = :id"
-        return first_as(EnrolmentRow, await self.session.execute(text(sql), {"id": induction_record_id}))
+        found = await self.records([induction_record_id])
+        return found[0] if found else None
 
     @staticmethod
     async def stream_v1(
