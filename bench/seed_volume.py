@@ -271,8 +271,9 @@ async def multiply(url: str, scale: float) -> None:
             # Rows loaded with triggers off moved no participant's version: forget any rendering.
             await conn.execute("DELETE FROM ecf_participant_documents")
             # The triggers that keep the derived tables (each ECF provider's latest induction records,
-            # transfer set, records with inherited declarations and unfunded mentors, each NPQ
-            # provider's participants) were off for the copies: rebuild them once, from everything.
+            # transfer set, records with inherited declarations and unfunded mentors, declarations per
+            # month, each NPQ provider's participants) were off for the copies: rebuild them once,
+            # from everything.
             started = time.perf_counter()
             await conn.execute("SELECT cpd_rebuild_latest_induction_records()")
             rebuilt = await conn.fetchval("SELECT count(*) FROM ecf_latest_induction_records")
@@ -280,6 +281,11 @@ async def multiply(url: str, scale: float) -> None:
             print(f"  {'ecf_latest_induction_records':<34} {rebuilt:>10} rows  {took:6.1f}s")
             inherited = await conn.fetchval("SELECT count(*) FROM ecf_inherited_declaration_profiles")
             print(f"  {'ecf_inherited_declaration_profiles':<34} {inherited:>10} rows  (rebuilt with it)")
+            started = time.perf_counter()
+            await conn.execute("SELECT cpd_rebuild_declaration_month_counts()")
+            rebuilt = await conn.fetchval("SELECT count(*) FROM participant_declaration_month_counts")
+            took = time.perf_counter() - started
+            print(f"  {'participant_declaration_month_counts':<34} {rebuilt:>10} rows  {took:6.1f}s")
             started = time.perf_counter()
             await conn.execute("SELECT cpd_rebuild_npq_participant_users()")
             rebuilt = await conn.fetchval("SELECT count(*) FROM npq_participant_users")

@@ -7,6 +7,7 @@ from app.models.declarations import (
     DeclarationStateChange,
     ParticipantDeclaration,
     ParticipantDeclarationAttempt,
+    ParticipantDeclarationMonthCount,
     ParticipantOutcome,
 )
 from app.models.finance import (
@@ -89,6 +90,7 @@ __all__ = [
     "ParticipantBand",
     "ParticipantDeclaration",
     "ParticipantDeclarationAttempt",
+    "ParticipantDeclarationMonthCount",
     "ParticipantIdChange",
     "ParticipantIdentity",
     "ParticipantOutcome",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import date, datetime
 
-from sqlalchemy import ForeignKey, Index, String, text
+from sqlalchemy import BigInteger, ForeignKey, Index, SmallInteger, String, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.domain.enums import DeclarationState, DeclarationType, OutcomeState, ProgrammeType
@@ -80,6 +80,20 @@ class ParticipantDeclaration(IdMixin, TimestampMixin, Base):
     user: Mapped[User] = relationship(lazy="raise", foreign_keys=[user_id])
     participant_profile: Mapped[ParticipantProfile] = relationship(lazy="raise")
     cpd_lead_provider: Mapped[CpdLeadProvider] = relationship(lazy="raise")
+
+
+class ParticipantDeclarationMonthCount(Base):
+    """Derived, kept by triggers on the declarations (migration 0027): how many declarations each
+    provider created per calendar month (UTC), so a deep list page skips whole months. One row per
+    writing backend's shard; only the sum per (provider, month) means anything. Never written by
+    the app."""
+
+    __tablename__ = "participant_declaration_month_counts"
+
+    cpd_lead_provider_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    month: Mapped[datetime] = mapped_column(primary_key=True)
+    shard: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
+    declarations: Mapped[int] = mapped_column(BigInteger)
 
 
 class DeclarationStateChange(IdMixin, TimestampMixin, Base):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+from datetime import UTC, datetime
 
 import httpx
 import pytest
@@ -159,6 +160,101 @@ async def test_pages_interleave_own_and_inherited_declarations(
         assert pages == [[i] for i in want] + [[]], version
         three = ids(await client.get(f"{path}?page[per_page]=3&page[page]=2", headers=new.headers))
         assert three == want[3:], version
+
+
+# Creation times on both sides of month starts (UTC), two of them shared, out of order.
+ACROSS_MONTHS = [
+    datetime(2023, 3, 1, tzinfo=UTC),
+    datetime(2023, 1, 31, 23, 59, 59, 999999, UTC),
+    datetime(2023, 2, 1, tzinfo=UTC),
+    datetime(2023, 2, 1, tzinfo=UTC),
+    datetime(2021, 12, 9, 8, tzinfo=UTC),
+    datetime(2024, 7, 20, tzinfo=UTC),
+    datetime(2023, 2, 28, 23, 59, 59, 999999, UTC),
+    datetime(2023, 3, 1, tzinfo=UTC),
+]
+
+
+async def every_page(
+    client: httpx.AsyncClient, path: str, headers: dict[str, str], per_page: int
+) -> list[str]:
+    seen: list[str] = []
+    for number in range(1, 100):
+        page = ids(await client.get(f"{path}?page[per_page]={per_page}&page[page]={number}", headers=headers))
+        if not page:
+            return seen
+        assert len(page) <= per_page
+        seen += page
+    raise AssertionError("the pages never ended")
+
+
+SKIPPING = pytest.mark.parametrize("skip_from", [0, None], ids=["skip-months", "walk-from-the-start"])
+
+
+@SKIPPING
+async def test_deep_pages_start_in_the_right_month(
+    client: httpx.AsyncClient, session: AsyncSession, monkeypatch: pytest.MonkeyPatch, skip_from: int | None
+) -> None:
+    """Deep pages of the unfiltered list find their first row from the provider's declarations
+    counted per month (and its inherited ones counted on the fly), shallow ones by walking from
+    the start (every page here, unless the threshold is 0): either way every page size gives every
+    declaration once, in (created_at, id) order, across month starts, shared creation times and
+    inherited declarations interleaved."""
+    if skip_from is not None:
+        monkeypatch.setattr("app.repositories.declarations.SKIP_FROM", skip_from)
+    old, new = await f.provider(session), await f.provider(session)
+    assert old.lead_provider is not None and new.lead_provider is not None
+    moved = [
+        await f.participant(session, old.lead_provider, induction_status="leaving", end_date=f.at(-3))
+        for _ in range(2)
+    ]
+    for p in moved:
+        await f.induction_record(
+            session, p, await f.programme(session, new.lead_provider, 2022), start_date=f.at(-2)
+        )
+    mine = [await f.participant(session, new.lead_provider, 2022) for _ in ACROSS_MONTHS]
+    rows = [
+        await f.declaration(session, p, new, created_at=t) for p, t in zip(mine, ACROSS_MONTHS, strict=True)
+    ]
+    rows += [
+        await f.declaration(session, moved[0], old, state="eligible", created_at=ACROSS_MONTHS[2]),
+        await f.declaration(session, moved[1], old, created_at=datetime(2023, 1, 15, tzinfo=UTC)),
+    ]
+    # Neither the other provider's voided declaration nor its declarations of its own participants.
+    await f.declaration(
+        session, moved[0], old, state="voided", declaration_type="retained-1", created_at=ACROSS_MONTHS[1]
+    )
+    other = await f.participant(session, old.lead_provider, 2022)
+    await f.declaration(session, other, old, created_at=ACROSS_MONTHS[0])
+    want = [str(d.id) for d in sorted(rows, key=lambda d: (d.created_at, str(d.id)))]
+    for version, path in LISTS.items():
+        for per_page in (1, 2, 3, 4, 7, 10, 11):
+            assert await every_page(client, path, new.headers, per_page) == want, (version, per_page)
+
+
+@SKIPPING
+async def test_deep_pages_of_an_npq_provider(
+    client: httpx.AsyncClient, session: AsyncSession, monkeypatch: pytest.MonkeyPatch, skip_from: int | None
+) -> None:
+    if skip_from is not None:
+        monkeypatch.setattr("app.repositories.declarations.SKIP_FROM", skip_from)
+    lp = await f.provider(session, ecf=False, npq=True)
+    rows = []
+    for created in ACROSS_MONTHS:
+        learner = await f.npq_participant(session, lp)
+        rows.append(
+            await f.declaration(
+                session,
+                learner,  # type: ignore[arg-type]
+                lp,
+                programme="npq",
+                course_identifier="npq-headship",
+                created_at=created,
+            )
+        )
+    want = [str(d.id) for d in sorted(rows, key=lambda d: (d.created_at, str(d.id)))]
+    for per_page in (1, 3, 5, 8):
+        assert await every_page(client, LISTS["v3"], lp.headers, per_page) == want, per_page
 
 
 @pytest.mark.parametrize("few", [True, False], ids=["sorted-recent-updates", "walk-in-page-order"])
