@@ -68,6 +68,7 @@ def create_engine(settings: Settings, database_url: str) -> AsyncEngine:
         async_url(database_url),
         pool_size=settings.db_pool_size,
         max_overflow=settings.db_max_overflow,
+        pool_timeout=settings.db_pool_timeout_seconds,
         connect_args=connect_args,
     )
     install_liveness_check(engine)

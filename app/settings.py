@@ -47,7 +47,11 @@ class Settings(BaseSettings):
     token_hmac_key: str = DEFAULT_TOKEN_HMAC_KEY
 
     db_pool_size: int = Field(default=10, ge=1)
-    db_max_overflow: int = Field(default=10, ge=0)
+    # Overflow connections are opened for a burst and closed when it passes: each costs the
+    # database a new backend. With none, a request beyond the pool waits for a pooled connection.
+    db_max_overflow: int = Field(default=0, ge=0)
+    # How long a request waits for a pooled connection before it is answered 503.
+    db_pool_timeout_seconds: float = Field(default=30.0, gt=0)
     db_statement_timeout_ms: int = Field(default=30_000, ge=0)
 
     # asyncpg gives up connecting after this long, so a dead database fails requests (and /readyz) fast.

@@ -17,6 +17,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
 from app import db, metrics
+from app.api.errors import DATABASE_UNAVAILABLE
 from app.db import create_engine
 from app.main import create_app
 from app.models import ApiToken
@@ -204,6 +205,40 @@ async def test_the_app_engine_applies_statement_timeout_on_every_pooled_connecti
         async with engine.connect() as one, engine.connect() as two:
             for conn in (one, two):
                 assert (await conn.execute(text("SHOW statement_timeout"))).scalar_one() == "1234ms"
+    finally:
+        await engine.dispose()
+
+
+async def test_a_request_finding_every_pooled_connection_busy_waits_then_gets_503(
+    database_url: str, settings: Settings
+) -> None:
+    """No overflow connections: a request beyond the pool waits for one, and past the pool's
+    timeout is answered 503 with the contract's error body, never a 500."""
+    busy = settings.model_copy(
+        update={
+            "db_pool_size": 1,
+            "db_max_overflow": 0,
+            "db_pool_timeout_seconds": 0.3,
+            "rate_limit_enabled": False,
+        }
+    )
+    engine = create_engine(busy, database_url)
+    app = create_app(busy, sessionmaker=async_sessionmaker(engine))
+    auth = {"Authorization": "Bearer not-a-token"}
+    try:
+        async with raw_client(app) as client:
+            async with engine.connect() as held:
+                await held.execute(text("SELECT 1"))
+                response = await asyncio.wait_for(client.get("/api/v3/statements", headers=auth), 5)
+                assert response.status_code == 503, response.text
+                assert response.json() == {
+                    "errors": [{"title": "Service unavailable", "detail": DATABASE_UNAVAILABLE[1]}]
+                }
+                assert response.headers["Retry-After"]
+                # Released within the timeout, the connection serves the waiting request.
+                waiting = asyncio.ensure_future(client.get("/api/v3/statements", headers=auth))
+                await asyncio.sleep(0.1)
+            assert (await waiting).status_code == 401
     finally:
         await engine.dispose()
 
