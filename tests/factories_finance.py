@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.domain.enums import TokenScope
 from app.models import (
     ApiToken,
+    Base,
     CallOffContract,
     NpqContract,
     ParticipantBand,
@@ -122,6 +123,16 @@ class Bulk:
     user_ids: list[uuid.UUID]
 
 
+async def insert_rows(session: AsyncSession, model: type[Base], rows: list[dict[str, Any]]) -> None:
+    """`rows` as multi-row INSERT statements (as many rows per statement as PostgreSQL's 32,767
+    parameters allow). A list passed to `execute` would be an executemany: one statement per row,
+    so every statement-level trigger on the table (participant versions, declaration counts) would
+    run once per row, thousands of times for a worked example."""
+    per_statement = max(1, 30_000 // (len(rows[0]) + 4)) if rows else 1
+    for start in range(0, len(rows), per_statement):
+        await session.execute(insert(model).values(rows[start : start + per_statement]))
+
+
 async def line_items(
     session: AsyncSession,
     provider: f.Provider,
@@ -142,22 +153,25 @@ async def line_items(
     if not count:
         return Bulk([], [])
     tag = uuid.uuid4().hex[:8]
-    await session.execute(
-        insert(User),
+    await insert_rows(
+        session,
+        User,
         [
             {"id": u, "full_name": f"Finance {tag} {i}", "email": f"finance-{tag}-{i}@example.com"}
             for i, u in enumerate(users)
         ],
     )
-    await session.execute(
-        insert(ParticipantIdentity),
+    await insert_rows(
+        session,
+        ParticipantIdentity,
         [
             {"id": ident, "user_id": u, "email": f"finance-{tag}-{i}@example.com", "external_identifier": u}
             for i, (ident, u) in enumerate(zip(identities, users, strict=True))
         ],
     )
-    await session.execute(
-        insert(ParticipantProfile),
+    await insert_rows(
+        session,
+        ParticipantProfile,
         [
             {
                 "id": p,
@@ -171,8 +185,9 @@ async def line_items(
             for p, ident in zip(profiles, identities, strict=True)
         ],
     )
-    await session.execute(
-        insert(ParticipantDeclaration),
+    await insert_rows(
+        session,
+        ParticipantDeclaration,
         [
             {
                 "id": d,
@@ -190,8 +205,9 @@ async def line_items(
             for d, u, p in zip(declarations, users, profiles, strict=True)
         ],
     )
-    await session.execute(
-        insert(StatementLineItem),
+    await insert_rows(
+        session,
+        StatementLineItem,
         [
             {"statement_id": statement.id, "participant_declaration_id": d, "state": state}
             for d in declarations
@@ -207,8 +223,9 @@ async def clawbacks(session: AsyncSession, statement: Statement, declaration_ids
         .where(ParticipantDeclaration.id.in_(declaration_ids))
         .values(state="awaiting_clawback")
     )
-    await session.execute(
-        insert(StatementLineItem),
+    await insert_rows(
+        session,
+        StatementLineItem,
         [
             {"statement_id": statement.id, "participant_declaration_id": d, "state": "awaiting_clawback"}
             for d in declaration_ids
