@@ -383,7 +383,8 @@ FLOORS: dict[str, str] = {
         FROM page JOIN users u ON u.id = page.id LEFT JOIN teacher_profiles tp ON tp.user_id = u.id
     """,
     # The provider's own declarations and the live ECF ones it inherits (participants now training
-    # with it), each part cut at offset + limit in page order as the API does, with the statement,
+    # with it, kept in list order since migration 0028), each part cut at offset + limit in page
+    # order as the API does (the floor walks to the offset: no month skipping), with the statement,
     # clawback statement, outcome and provider name each declaration shows.
     "participant-declarations": f"""
         WITH page AS (
@@ -391,13 +392,9 @@ FLOORS: dict[str, str] = {
                 (SELECT d.id, d.created_at FROM participant_declarations d
                   WHERE d.cpd_lead_provider_id = $1 ORDER BY d.created_at, d.id LIMIT $2::int + $3::int)
                 UNION ALL
-                (SELECT d.id, d.created_at FROM participant_declarations d
-                  WHERE d.programme = 'ecf' AND d.state IN ('submitted', 'eligible', 'payable', 'paid')
-                    AND d.cpd_lead_provider_id <> $1
-                    AND d.participant_profile_id IN (
-                        SELECT x.participant_profile_id FROM ecf_inherited_declaration_profiles x
-                         WHERE x.lead_provider_id = {LEAD_PROVIDER_OF_CPD})
-                  ORDER BY d.created_at, d.id LIMIT $2::int + $3::int)
+                (SELECT x.participant_declaration_id, x.created_at FROM ecf_inherited_declarations x
+                  WHERE x.lead_provider_id = {LEAD_PROVIDER_OF_CPD}
+                  ORDER BY x.created_at, x.participant_declaration_id LIMIT $2::int + $3::int)
             ) both_parts ORDER BY created_at, id OFFSET $2 LIMIT $3
         )
         SELECT json_agg(json_build_object('id', d.id, 'type', 'participant-declaration',

@@ -20,6 +20,7 @@ from app.models.finance import (
 from app.models.npq import NpqApplication, NpqContract, NpqCourse, NpqParticipantUser
 from app.models.participants import (
     EcfIneligibleParticipant,
+    EcfInheritedDeclaration,
     EcfInheritedDeclarationProfile,
     EcfLatestInductionRecord,
     EcfParticipantDocument,
@@ -65,6 +66,7 @@ __all__ = [
     "DeclarationStateChange",
     "DeliveryPartner",
     "EcfIneligibleParticipant",
+    "EcfInheritedDeclaration",
     "EcfInheritedDeclarationProfile",
     "EcfLatestInductionRecord",
     "EcfParticipantDocument",

@@ -360,6 +360,27 @@ class EcfInheritedDeclarationProfile(Base):
     participant_profile_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
 
 
+class EcfInheritedDeclaration(Base):
+    """Derived, kept with the pairs above (migration 0028): the live ECF declarations by other
+    providers of those training records, in each provider's list order. Never written by the app."""
+
+    __tablename__ = "ecf_inherited_declarations"
+    __table_args__ = (
+        Index(
+            "ix_ecf_inherited_declarations_list_order",
+            "lead_provider_id",
+            "created_at",
+            "participant_declaration_id",
+        ),
+        Index("ix_ecf_inherited_declarations_profile", "participant_profile_id"),
+    )
+
+    lead_provider_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    participant_declaration_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    participant_profile_id: Mapped[uuid.UUID]
+    created_at: Mapped[datetime]
+
+
 class EcfUnfundedMentor(Base):
     """Derived, kept by the latest induction records' refresh (migration 0024): per lead provider,
     the training records its latest records name as mentor that have no latest record with it.

@@ -21,10 +21,12 @@ from tests import factories as f
 from tests.repositories.derived import assert_matches_rule
 
 COLUMNS = "lead_provider_id, participant_profile_id"
+DECLARATION_COLUMNS = "lead_provider_id, participant_profile_id, participant_declaration_id, created_at"
 
 
 async def assert_consistent(session: AsyncSession) -> None:
     await assert_matches_rule(session, "ecf_inherited_declaration_profiles", COLUMNS)
+    await assert_matches_rule(session, "ecf_inherited_declarations", DECLARATION_COLUMNS)
 
 
 async def pairs(session: AsyncSession, profile_id: uuid.UUID) -> set[uuid.UUID]:
@@ -203,10 +205,39 @@ async def test_updates_that_keep_a_declaration_live_leave_the_table_alone(sessio
     await assert_consistent(session)
 
 
+async def inherited(session: AsyncSession, provider: f.Provider) -> list[tuple[uuid.UUID, str]]:
+    """The declarations the table says `provider` inherits, in its list order, with their times."""
+    assert provider.lead_provider is not None
+    result = await session.execute(
+        text(
+            "SELECT participant_declaration_id, created_at::text FROM ecf_inherited_declarations"
+            " WHERE lead_provider_id = :lp ORDER BY created_at, participant_declaration_id"
+        ),
+        {"lp": provider.lead_provider.id},
+    )
+    return [(row[0], row[1]) for row in result]
+
+
+async def test_the_inherited_declarations_themselves_are_kept_in_list_order(session: AsyncSession) -> None:
+    """Beside the pairs, each inherited declaration with its creation time (migration 0028): a
+    second live declaration of an inherited record joins, a voided one leaves, and a new creation
+    time moves it."""
+    old, new, p = await moved(session)
+    first = await f.declaration(session, p, old, state="paid", created_at=f.at(-30))
+    second = await f.declaration(session, p, old, declaration_type="retained-1", created_at=f.at(-40))
+    assert [i for i, _ in await inherited(session, new)] == [second.id, first.id]
+    await set_declaration(session, second.id, "created_at", f.at(-20))
+    assert [i for i, _ in await inherited(session, new)] == [first.id, second.id]
+    await set_declaration(session, first.id, "state", "voided")
+    assert [i for i, _ in await inherited(session, new)] == [second.id]
+    await assert_consistent(session)
+
+
 async def test_rebuild_from_scratch_gives_the_same_rows(session: AsyncSession) -> None:
     old, new, p = await moved(session)
     await f.declaration(session, p, old, state="paid")
     await session.execute(text("DELETE FROM ecf_inherited_declaration_profiles"))
+    await session.execute(text("DELETE FROM ecf_inherited_declarations"))
     await session.execute(text("SELECT cpd_rebuild_latest_induction_records()"))
     assert await pairs(session, p.profile.id) == {new.lead_provider.id}
     await assert_consistent(session)

@@ -36,6 +36,14 @@ async def assert_consistent(session: AsyncSession) -> None:
     await assert_matches_rule(session, "ecf_transfer_participants", TRANSFER_COLUMNS)
     await assert_matches_rule(session, "ecf_unfunded_mentors", "lead_provider_id, mentor_profile_id")
     await assert_matches_rule(
+        session, "ecf_inherited_declaration_profiles", "lead_provider_id, participant_profile_id"
+    )
+    await assert_matches_rule(
+        session,
+        "ecf_inherited_declarations",
+        "lead_provider_id, participant_profile_id, participant_declaration_id, created_at",
+    )
+    await assert_matches_rule(
         session,
         "ecf_participant_users",
         "lead_provider_id, user_id, user_created_at, cohort_years, latest_cohort",
