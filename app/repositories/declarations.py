@@ -130,16 +130,28 @@ def _where(filters: DeclarationFilters, params: dict[str, Any]) -> str:
 
 
 # Inherited declarations from the caller's side: the live ECF declarations by other providers of
-# training records active under one of its partnerships, kept in list order by database triggers
-# (`ecf_inherited_declarations`, migration 0028; few, against every live declaration of every
-# provider). Same rows as `_INHERITED` minus the caller's own. Filters are applied to the
-# declarations themselves (`extra` clauses on `d`); unfiltered, the kept rows are enough.
+# training records active under one of its partnerships (few, against every live declaration of
+# every provider); same rows as `_INHERITED` minus the caller's own. Database triggers keep both the
+# records (`ecf_inherited_declaration_profiles`, migration 0021) and the declarations in list order
+# (`ecf_inherited_declarations`, 0028). Unfiltered, a page reads the first rows of the latter. A
+# filter on the declarations (`extra` clauses on `d`) probes the records' live declarations instead:
+# that index carries what the filters read, where a join from the kept rows would fetch every
+# declaration (updated_since: 1.8 against 7.5 ms).
 def _inherited_in_order(extra: str = "", *, since_month: bool = False) -> str:
-    joined = " JOIN participant_declarations d ON d.id = x.participant_declaration_id" if extra else ""
+    if extra:
+        return f"""
+            SELECT d.id, d.created_at FROM participant_declarations d
+             WHERE d.participant_profile_id IN (
+                       SELECT x.participant_profile_id FROM ecf_inherited_declaration_profiles x
+                        WHERE x.lead_provider_id = :lead_provider_id)
+               AND d.programme = 'ecf'
+               AND d.state IN ('submitted', 'eligible', 'payable', 'paid')
+               AND d.cpd_lead_provider_id <> :cpd_lead_provider_id{extra}
+             ORDER BY d.created_at, d.id"""
     from_month = " AND x.created_at >= (SELECT month FROM skip)" if since_month else ""
     return (
-        f"SELECT x.participant_declaration_id AS id, x.created_at FROM ecf_inherited_declarations x{joined}"
-        f" WHERE x.lead_provider_id = :lead_provider_id{from_month}{extra}"
+        "SELECT x.participant_declaration_id AS id, x.created_at FROM ecf_inherited_declarations x"
+        f" WHERE x.lead_provider_id = :lead_provider_id{from_month}"
         " ORDER BY x.created_at, x.participant_declaration_id"
     )
 
