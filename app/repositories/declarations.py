@@ -22,19 +22,6 @@ class DeclarationFilters:
     cohort_years: list[int] | None = None
     delivery_partner_ids: list[uuid.UUID] | None = None
 
-    @property
-    def narrowing(self) -> bool:
-        """Whether any filter leaves out some of the provider's declarations."""
-        return any(
-            value is not None
-            for value in (
-                self.participant_ids,
-                self.updated_since,
-                self.cohort_years,
-                self.delivery_partner_ids,
-            )
-        )
-
 
 class DeclarationRow(NamedTuple):
     id: uuid.UUID
@@ -60,11 +47,12 @@ class DeclarationRow(NamedTuple):
 
 
 _OWN = "d.cpd_lead_provider_id = :cpd_lead_provider_id"
+# Declarations a provider can inherit: live ECF ones.
+_LIVE_ECF = "d.programme = 'ecf' AND d.state IN ('submitted', 'eligible', 'payable', 'paid')"
 # ECF: live declarations of participants now training with the caller (e.g. after a transfer).
-_INHERITED = """
+_INHERITED = f"""
     (
-        d.programme = 'ecf'
-        AND d.state IN ('submitted', 'eligible', 'payable', 'paid')
+        {_LIVE_ECF}
         AND EXISTS (
             SELECT 1 FROM induction_records ir
               JOIN induction_programmes ip ON ip.id = ir.induction_programme_id
@@ -144,8 +132,7 @@ def _inherited_in_order(extra: str = "", *, since_month: bool = False) -> str:
              WHERE d.participant_profile_id IN (
                        SELECT x.participant_profile_id FROM ecf_inherited_declaration_profiles x
                         WHERE x.lead_provider_id = :lead_provider_id)
-               AND d.programme = 'ecf'
-               AND d.state IN ('submitted', 'eligible', 'payable', 'paid')
+               AND {_LIVE_ECF}
                AND d.cpd_lead_provider_id <> :cpd_lead_provider_id{extra}
              ORDER BY d.created_at, d.id"""
     from_month = " AND x.created_at >= (SELECT month FROM skip)" if since_month else ""
@@ -276,7 +263,8 @@ class DeclarationRepository:
             few_updated = updated.scalar_one() <= UPDATED_FEW
         page_sql = (
             _page_sql(filters, params, few_updated=few_updated)
-            if filters.narrowing or page.offset < SKIP_FROM
+            # Any filter clause (whatever it reads) leaves the monthly counts behind.
+            if _filter_clauses(filters, {}) or page.offset < SKIP_FROM
             else _skipping_page_sql(params)
         )
         sql = f"""
