@@ -111,3 +111,18 @@ def install_liveness_check(engine: AsyncEngine) -> None:
 
 def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
+
+
+def read_only_sessionmaker(maker: async_sessionmaker[AsyncSession]) -> async_sessionmaker[AsyncSession]:
+    """Sessions like `maker`'s on autocommit connections of the same pool (for read-only requests,
+    app/api/deps.py `read_only`): no BEGIN/COMMIT round trips. The pool sets the isolation level
+    when it hands a connection out and resets it when the connection comes back (asyncpg: a flag
+    on the driver's connection, no round trip). A maker bound to anything but an engine (a test's
+    connection inside its transaction) is returned as it is."""
+    bind = maker.kw.get("bind")
+    if not isinstance(bind, AsyncEngine):
+        return maker
+    options = {key: value for key, value in maker.kw.items() if key != "bind"}
+    return async_sessionmaker(
+        bind.execution_options(isolation_level="AUTOCOMMIT"), class_=maker.class_, **options
+    )

@@ -20,7 +20,7 @@ from app.api.sandbox import router as sandbox_router
 from app.api.v1.routes import router as v1_router
 from app.api.v2.routes import router as v2_router
 from app.api.v3.routes import router as v3_router
-from app.db import create_engine, create_sessionmaker
+from app.db import create_engine, create_sessionmaker, read_only_sessionmaker
 from app.middleware import install_middleware
 from app.middleware.rate_limit import Counter, PostgresCounter, RateLimiter, RedisCounter
 from app.observability import readiness
@@ -92,6 +92,7 @@ def create_app(
         engine = create_engine(settings, settings.database_url)
         metrics.instrument_pool(engine)
         app.state.sessionmaker = create_sessionmaker(engine)
+        app.state.read_sessionmaker = read_only_sessionmaker(app.state.sessionmaker)
         if settings.rate_limiting and getattr(app.state, "rate_limiter", None) is None:
             counter = counter_for(settings.database_url)
             app.state.rate_limiter = None if counter is None else _rate_limiter(settings, counter)
@@ -119,6 +120,7 @@ def create_app(
     app.state.rate_limiter = None
     if sessionmaker is not None:
         app.state.sessionmaker = sessionmaker
+        app.state.read_sessionmaker = read_only_sessionmaker(sessionmaker)
         if settings.rate_limiting:
             # No lifespan runs under a test transport: the limiter must exist already.
             counter = counter_for(None)

@@ -23,6 +23,7 @@ from app.api.deps import (
     NpqProviderDep,
     SessionDep,
     get_sessionmaker,
+    read_only,
 )
 from app.api.query import (
     COHORT_PROPERTY,
@@ -146,6 +147,7 @@ def v3_filters(query: ListQuery) -> ApplicationFilters:
 
 
 def _list_handler(version: str, render: Serializer) -> Callable[..., Awaitable[JSONAPIResponse]]:
+    @read_only
     async def list_npq_applications(
         provider: NpqProviderDep, session: SessionDep, query: ListQueryDep
     ) -> JSONAPIResponse:
@@ -163,6 +165,7 @@ def _list_handler(version: str, render: Serializer) -> Callable[..., Awaitable[J
 
 
 def _show_handler(render: Serializer) -> Callable[..., Awaitable[JSONAPIResponse]]:
+    @read_only
     async def get_npq_application(id: str, provider: NpqProviderDep, session: SessionDep) -> JSONAPIResponse:
         """Get a single NPQ application."""
         return JSONAPIResponse({"data": render(await NpqApplicationService(session, provider).get(id))})

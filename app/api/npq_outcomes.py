@@ -11,7 +11,7 @@ from typing import Any
 from fastapi import APIRouter
 from pydantic import BaseModel
 
-from app.api.deps import ClockDep, JsonBodyDep, ListQueryDep, NpqProviderDep, SessionDep
+from app.api.deps import ClockDep, JsonBodyDep, ListQueryDep, NpqProviderDep, SessionDep, read_only
 from app.api.query import filter_parameter, page_parameter, updated_since
 from app.api.responses import JSONAPIResponse
 from app.api.v1 import npq_outcome_serializers as flat
@@ -69,6 +69,7 @@ def build_router(version: str) -> APIRouter:
         v3_schemas.MultipleNPQOutcomesResponse if is_v3 else v1_schemas.MultipleNPQOutcomesResponse
     )
 
+    @read_only
     async def list_outcomes(
         provider: NpqProviderDep, session: SessionDep, query: ListQueryDep
     ) -> JSONAPIResponse:
@@ -77,6 +78,7 @@ def build_router(version: str) -> APIRouter:
         rows = await NpqOutcomeService(session, provider).listing(created_since, query.page)
         return JSONAPIResponse({"data": [serialize(r) for r in rows]})
 
+    @read_only
     async def participant_outcomes(
         participant_id: str, provider: NpqProviderDep, session: SessionDep
     ) -> JSONAPIResponse:

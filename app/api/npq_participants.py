@@ -13,7 +13,7 @@ from typing import Any
 
 from fastapi import APIRouter
 
-from app.api.deps import ClockDep, JsonBodyDep, ListQueryDep, NpqProviderDep, SessionDep
+from app.api.deps import ClockDep, JsonBodyDep, ListQueryDep, NpqProviderDep, SessionDep, read_only
 from app.api.query import STRING, ListQuery, filter_parameter, page_parameter, sort_parameter, updated_since
 from app.api.responses import JSONAPIResponse
 from app.api.v1 import npq_participant_serializers as v1_wire
@@ -110,6 +110,7 @@ def build_router(version: str) -> APIRouter:
     v3 = version == "v3"
     serialise: Callable[[Any], dict[str, Any]] = wire.npq_participant
 
+    @read_only
     async def list_npq_participants(
         provider: NpqProviderDep, session: SessionDep, query: ListQueryDep
     ) -> JSONAPIResponse:
@@ -121,6 +122,7 @@ def build_router(version: str) -> APIRouter:
             participants = await service.list_v1(_filters(query), query.page)
         return JSONAPIResponse({"data": [serialise(p) for p in participants]})
 
+    @read_only
     async def get_npq_participant(id: str, provider: NpqProviderDep, session: SessionDep) -> JSONAPIResponse:
         """Retrieve a single NPQ participant."""
         participant = await NpqParticipantService(session, provider).get(id, with_id_changes=v3)

@@ -18,6 +18,7 @@ from app.api.deps import (
     ListQueryDep,
     SessionDep,
     get_sessionmaker,
+    read_only,
 )
 from app.api.query import UPDATED_SINCE_PROPERTY, ListQuery, filter_parameter, page_parameter, updated_since
 from app.api.responses import JSONAPIResponse
@@ -56,6 +57,7 @@ def v1_filters(query: ListQuery) -> DeclarationFilters:
 def build_router(version: str, serialize: Serializer, serialize_attributes: Serializer) -> APIRouter:
     router = APIRouter(prefix=f"/api/{version}", tags=["Participant declarations"])
 
+    @read_only
     async def list_declarations(
         caller: LeadProviderDep, session: SessionDep, query: ListQueryDep
     ) -> JSONAPIResponse:
@@ -63,6 +65,7 @@ def build_router(version: str, serialize: Serializer, serialize_attributes: Seri
         rows = await DeclarationService(session, caller).list(v1_filters(query), query.page)
         return JSONAPIResponse({"data": [serialize(r) for r in rows]})
 
+    @read_only
     async def get_declaration(id: str, caller: LeadProviderDep, session: SessionDep) -> JSONAPIResponse:
         """Get a single participant declaration."""
         row = await DeclarationService(session, caller).get(id)

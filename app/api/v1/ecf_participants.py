@@ -17,6 +17,7 @@ from app.api.deps import (
     SessionDep,
     SettingsDep,
     get_sessionmaker,
+    read_only,
 )
 from app.api.ecf_actions import add_action_routes, render_flat
 from app.api.query import ListQuery, cohort_years, updated_since
@@ -59,6 +60,7 @@ def _render(row: EnrolmentRow) -> bytes:
     return render_json(ecf_participant(row))
 
 
+@read_only
 async def list_ecf_participants(
     provider: EcfProviderDep, session: SessionDep, clock: ClockDep, settings: SettingsDep, query: ListQueryDep
 ) -> RenderedListResponse:
@@ -70,6 +72,7 @@ async def list_ecf_participants(
     return RenderedListResponse(items)
 
 
+@read_only
 async def get_ecf_participant(
     id: str, provider: EcfProviderDep, session: SessionDep, clock: ClockDep
 ) -> JSONAPIResponse:

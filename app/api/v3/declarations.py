@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from app.api.deps import ClockDep, JsonBodyDep, LeadProviderDep, ListQueryDep, SessionDep
+from app.api.deps import ClockDep, JsonBodyDep, LeadProviderDep, ListQueryDep, SessionDep, read_only
 from app.api.query import (
     COHORT_PROPERTY,
     UPDATED_SINCE_PROPERTY,
@@ -65,6 +65,7 @@ def v3_filters(query: ListQuery) -> DeclarationFilters:
     response_class=JSONAPIResponse,
     openapi_extra={"parameters": [DECLARATION_FILTER, page_parameter("participant declarations")]},
 )
+@read_only
 async def list_declarations(
     caller: LeadProviderDep, session: SessionDep, query: ListQueryDep
 ) -> JSONAPIResponse:
@@ -79,6 +80,7 @@ async def list_declarations(
     responses={**SHOW, **UNAUTHORISED, **FORBIDDEN, **NOT_FOUND},
     response_class=JSONAPIResponse,
 )
+@read_only
 async def get_declaration(id: str, caller: LeadProviderDep, session: SessionDep) -> JSONAPIResponse:
     """Get a single participant declaration."""
     return JSONAPIResponse({"data": declaration(await DeclarationService(session, caller).get(id))})

@@ -7,7 +7,7 @@ from typing import Any, Literal
 from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
-from app.api.deps import EcfProviderDep, ListQueryDep, SessionDep
+from app.api.deps import EcfProviderDep, ListQueryDep, SessionDep, read_only
 from app.api.query import COHORT_PROPERTY, cohort_years, filter_parameter, page_parameter, sort_parameter
 from app.api.responses import JSONAPIResponse
 from app.api.v1.schemas import BAD_REQUEST, FORBIDDEN, NOT_FOUND, UNAUTHORISED
@@ -71,6 +71,7 @@ SHOW_RESPONSES: dict[int | str, dict[str, Any]] = {
         ]
     },
 )
+@read_only
 async def list_delivery_partners(
     provider: EcfProviderDep, session: SessionDep, query: ListQueryDep
 ) -> JSONAPIResponse:
@@ -86,6 +87,7 @@ async def list_delivery_partners(
     responses=SHOW_RESPONSES,
     response_class=JSONAPIResponse,
 )
+@read_only
 async def get_delivery_partner(id: str, provider: EcfProviderDep, session: SessionDep) -> JSONAPIResponse:
     """Get a delivery partner you work with."""
     return JSONAPIResponse(

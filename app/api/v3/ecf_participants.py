@@ -6,7 +6,15 @@ from typing import Any
 
 from fastapi import APIRouter
 
-from app.api.deps import ClockDep, EcfProviderDep, FilterQueryDep, ListQueryDep, SessionDep, SettingsDep
+from app.api.deps import (
+    ClockDep,
+    EcfProviderDep,
+    FilterQueryDep,
+    ListQueryDep,
+    SessionDep,
+    SettingsDep,
+    read_only,
+)
 from app.api.ecf_actions import add_action_routes, render_nested
 from app.api.query import ListQuery, cohort_years, updated_since
 from app.api.responses import JSONAPIResponse, RenderedListResponse, render_json
@@ -61,6 +69,7 @@ SHOW_RESPONSES: dict[int | str, dict[str, Any]] = {
         ]
     },
 )
+@read_only
 async def list_ecf_participants(
     provider: EcfProviderDep, session: SessionDep, clock: ClockDep, settings: SettingsDep, query: ListQueryDep
 ) -> RenderedListResponse:
@@ -90,6 +99,7 @@ async def list_ecf_participants(
     # The participant is looked up among the list's results, so the list's filters apply.
     openapi_extra={"parameters": [schemas.ECF_PARTICIPANT_FILTER]},
 )
+@read_only
 async def get_ecf_participant(
     id: str,
     provider: EcfProviderDep,

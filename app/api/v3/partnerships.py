@@ -7,7 +7,7 @@ from typing import Any, Literal
 from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
-from app.api.deps import ClockDep, EcfProviderDep, JsonBodyDep, ListQueryDep, SessionDep
+from app.api.deps import ClockDep, EcfProviderDep, JsonBodyDep, ListQueryDep, SessionDep, read_only
 from app.api.query import (
     COHORT_PROPERTY,
     STRING,
@@ -156,6 +156,7 @@ def partnership_filters(query: ListQuery) -> PartnershipFilters:
         ]
     },
 )
+@read_only
 async def list_ecf_partnerships(
     provider: EcfProviderDep, session: SessionDep, query: ListQueryDep
 ) -> JSONAPIResponse:
@@ -171,6 +172,7 @@ async def list_ecf_partnerships(
     responses=SHOW_RESPONSES,
     response_class=JSONAPIResponse,
 )
+@read_only
 async def get_ecf_partnership(id: str, provider: EcfProviderDep, session: SessionDep) -> JSONAPIResponse:
     """Get one of your partnerships."""
     return JSONAPIResponse({"data": partnership(await PartnershipService(session, provider).get(id))})

@@ -7,7 +7,7 @@ from typing import Any, Literal
 from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
-from app.api.deps import EcfProviderDep, FilterQueryDep, ListQueryDep, SessionDep
+from app.api.deps import EcfProviderDep, FilterQueryDep, ListQueryDep, SessionDep, read_only
 from app.api.query import (
     STRING,
     UPDATED_SINCE_PROPERTY,
@@ -99,6 +99,7 @@ def school_filters(query: ListQuery) -> SchoolFilters:
         ]
     },
 )
+@read_only
 async def list_ecf_schools(
     provider: EcfProviderDep, session: SessionDep, query: ListQueryDep
 ) -> JSONAPIResponse:
@@ -115,6 +116,7 @@ async def list_ecf_schools(
     response_class=JSONAPIResponse,
     openapi_extra={"parameters": [SCHOOL_FILTER]},
 )
+@read_only
 async def get_ecf_school(
     id: str, provider: EcfProviderDep, session: SessionDep, query: FilterQueryDep
 ) -> JSONAPIResponse:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from app.api.deps import LeadProviderDep, ListQueryDep, SessionDep
+from app.api.deps import LeadProviderDep, ListQueryDep, SessionDep, read_only
 from app.api.query import (
     COHORT_PROPERTY,
     UPDATED_SINCE_PROPERTY,
@@ -49,6 +49,7 @@ STATEMENT_FILTER = filter_parameter(
     response_class=JSONAPIResponse,
     openapi_extra={"parameters": [STATEMENT_FILTER, page_parameter("statements")]},
 )
+@read_only
 async def list_statements(
     caller: LeadProviderDep, session: SessionDep, query: ListQueryDep
 ) -> JSONAPIResponse:
@@ -73,6 +74,7 @@ async def list_statements(
     },
     response_class=JSONAPIResponse,
 )
+@read_only
 async def get_statement(id: str, caller: LeadProviderDep, session: SessionDep) -> JSONAPIResponse:
     """Get one of the provider's statements."""
     return JSONAPIResponse({"data": statement(await StatementService(session, caller).get(id))})

@@ -7,7 +7,7 @@ from typing import Any, Literal
 from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
-from app.api.deps import ClockDep, EcfProviderDep, FilterQueryDep, ListQueryDep, SessionDep
+from app.api.deps import ClockDep, EcfProviderDep, FilterQueryDep, ListQueryDep, SessionDep, read_only
 from app.api.query import UPDATED_SINCE_PROPERTY, filter_parameter, page_parameter, updated_since
 from app.api.responses import JSONAPIResponse
 from app.api.v1.schemas import BAD_REQUEST, FORBIDDEN, NOT_FOUND, UNAUTHORISED
@@ -78,6 +78,7 @@ SHOW_RESPONSES: dict[int | str, dict[str, Any]] = {
     response_class=JSONAPIResponse,
     openapi_extra={"parameters": [TRANSFER_FILTER, page_parameter("participant transfers")]},
 )
+@read_only
 async def list_transfers(
     provider: EcfProviderDep, session: SessionDep, clock: ClockDep, query: ListQueryDep
 ) -> JSONAPIResponse:
@@ -94,6 +95,7 @@ async def list_transfers(
     response_class=JSONAPIResponse,
     openapi_extra={"parameters": [TRANSFER_FILTER]},
 )
+@read_only
 async def get_participant_transfers(
     id: str, provider: EcfProviderDep, session: SessionDep, clock: ClockDep, query: FilterQueryDep
 ) -> JSONAPIResponse:

@@ -7,7 +7,7 @@ from typing import Any, Literal
 from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
-from app.api.deps import EcfProviderDep, FilterQueryDep, ListQueryDep, SessionDep
+from app.api.deps import EcfProviderDep, FilterQueryDep, ListQueryDep, SessionDep, read_only
 from app.api.query import (
     UPDATED_SINCE_PROPERTY,
     filter_parameter,
@@ -81,6 +81,7 @@ SHOW_RESPONSES: dict[int | str, dict[str, Any]] = {
         ]
     },
 )
+@read_only
 async def list_unfunded_mentors(
     provider: EcfProviderDep, session: SessionDep, query: ListQueryDep
 ) -> JSONAPIResponse:
@@ -97,6 +98,7 @@ async def list_unfunded_mentors(
     response_class=JSONAPIResponse,
     openapi_extra={"parameters": [UNFUNDED_MENTOR_FILTER]},
 )
+@read_only
 async def get_unfunded_mentor(
     id: str, provider: EcfProviderDep, session: SessionDep, query: FilterQueryDep
 ) -> JSONAPIResponse:
