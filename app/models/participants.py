@@ -440,3 +440,18 @@ class EcfParticipantUser(Base):
     user_created_at: Mapped[datetime]
     cohort_years: Mapped[list[int]] = mapped_column(ARRAY(Integer))
     latest_cohort: Mapped[int]
+
+
+class EcfParticipantUserMonthCount(Base):
+    """Derived, kept by triggers on `ecf_participant_users` (migration 0029): per provider, month
+    (UTC) of the user's creation and latest cohort, how many users the v3 list shows, so a deep
+    page skips whole months. One row per writing backend's shard; only the sum per key means
+    anything. Never written by the app."""
+
+    __tablename__ = "ecf_participant_user_month_counts"
+
+    lead_provider_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    month: Mapped[datetime] = mapped_column(primary_key=True)
+    latest_cohort: Mapped[int] = mapped_column(primary_key=True)
+    shard: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
+    users: Mapped[int] = mapped_column(BigInteger)

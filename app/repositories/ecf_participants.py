@@ -25,6 +25,30 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from app.domain.paging import DEFAULT_MIN_COHORT_EXCLUSIVE, Page
 from app.repositories.sql import batches_as, rows_as, text
 
+# From this offset on, the unfiltered v3 list (default cohorts, oldest first) starts its walk at
+# the month its page begins in (migration 0029's counts); shallower pages walk from the start.
+SKIP_FROM = 20_000
+
+# Ids of one page of a provider's users in list order, walking from the start of the month (UTC,
+# by the user's creation) the page begins in: the running total of the months before it, over
+# the users whose latest cohort the default scope shows, says where that is.
+_SKIPPING_USERS_PAGE = """
+    WITH months AS (
+        SELECT month, sum(users) AS n FROM ecf_participant_user_month_counts
+         WHERE lead_provider_id = :lead_provider_id AND latest_cohort > :min_cohort
+         GROUP BY month),
+    skip AS (
+        SELECT month, before FROM (
+            SELECT month, (sum(n) OVER (ORDER BY month) - n)::bigint AS before FROM months) starts
+         WHERE before <= :offset
+         ORDER BY month DESC LIMIT 1)
+    SELECT pu.user_id FROM ecf_participant_users pu
+     WHERE pu.lead_provider_id = :lead_provider_id AND pu.latest_cohort > :min_cohort
+       AND pu.user_created_at >= (SELECT month FROM skip)
+     ORDER BY pu.user_created_at ASC, pu.user_id ASC
+     LIMIT :limit OFFSET :offset - (SELECT before FROM skip)
+"""
+
 
 @dataclass(frozen=True)
 class CohortScope:
@@ -340,13 +364,18 @@ class EcfParticipantRepository:
             # The provider's users in list order, one row each (migration 0026): one narrow
             # index range, so a deep page walks the users before it and nothing else.
             direction = "DESC" if order_by[0][1] else "ASC"
-            sql = f"""
+            skipping = direction == "ASC" and cohorts.years is None and page.offset >= SKIP_FROM
+            sql = (
+                _SKIPPING_USERS_PAGE
+                if skipping
+                else f"""
                 SELECT pu.user_id FROM ecf_participant_users pu
                  WHERE pu.lead_provider_id = :lead_provider_id
                    AND {cohorts.any_of_sql("pu.cohort_years", "pu.latest_cohort", params)}
                  ORDER BY pu.user_created_at {direction}, pu.user_id ASC
                  LIMIT :limit OFFSET :offset
             """
+            )
         elif default_order:
             # The default order (creation, either way) is the table's own: one index range.
             direction = "DESC" if order_by[0][1] else "ASC"

@@ -148,6 +148,7 @@ async def test_registration_refusals_store_nothing(client: httpx.AsyncClient, se
         "induction_records",
         "ecf_latest_induction_records",
         "ecf_participant_users",
+        "ecf_participant_user_month_counts",
         "ecf_participant_versions",
         "school_cohorts",
         "induction_programmes",

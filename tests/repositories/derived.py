@@ -14,3 +14,13 @@ async def assert_matches_rule(session: AsyncSession, table: str, columns: str) -
         query = f"SELECT {columns} FROM {first} EXCEPT SELECT {columns} FROM {second}"  # noqa: S608
         extra = (await session.execute(text(query))).all()
         assert extra == [], f"rows in {first} and not in {second}: {extra}"
+
+
+async def assert_counts_match_rule(session: AsyncSession, table: str, keys: str, count: str) -> None:
+    """A sharded count table (rows per key and writing backend; only their sum means anything)
+    holds the counts of its rule (the `<table>_source` view), compared both ways."""
+    kept = f"SELECT {keys}, sum({count})::bigint FROM {table} GROUP BY {keys} HAVING sum({count}) <> 0"  # noqa: S608
+    rule = f"SELECT {keys}, {count} FROM {table}_source"  # noqa: S608
+    for first, second in ((kept, rule), (rule, kept)):
+        extra = (await session.execute(text(f"({first}) EXCEPT ({second})"))).all()
+        assert extra == [], f"counted wrongly: {extra}"

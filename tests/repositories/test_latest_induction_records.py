@@ -19,7 +19,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from tests import factories as f
-from tests.repositories.derived import assert_matches_rule
+from tests.repositories.derived import assert_counts_match_rule, assert_matches_rule
 
 COLUMNS = (
     "lead_provider_id, participant_profile_id, cohort_start_year, induction_record_id, rank, schedule_id, "
@@ -47,6 +47,9 @@ async def assert_consistent(session: AsyncSession) -> None:
         session,
         "ecf_participant_users",
         "lead_provider_id, user_id, user_created_at, cohort_years, latest_cohort",
+    )
+    await assert_counts_match_rule(
+        session, "ecf_participant_user_month_counts", "lead_provider_id, month, latest_cohort", "users"
     )
 
 

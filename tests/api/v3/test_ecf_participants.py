@@ -658,3 +658,66 @@ async def test_a_change_to_an_induction_record_moves_updated_at_and_updated_sinc
     )
     assert (await attributes_of(client, lp, p.id))["updated_at"] == rfc3339(changed)
     assert await list_ids(client, lp, since) == [p.id]
+
+
+async def every_page(
+    client: httpx.AsyncClient, path: str, headers: dict[str, str], per_page: int
+) -> list[str]:
+    seen: list[str] = []
+    joiner = "&" if "?" in path else "?"
+    for number in range(1, 100):
+        response = await client.get(
+            f"{path}{joiner}page[per_page]={per_page}&page[page]={number}", headers=headers
+        )
+        assert response.status_code == 200, response.text
+        page = [item["id"] for item in response.json()["data"]]
+        if not page:
+            return seen
+        assert len(page) <= per_page
+        seen += page
+    raise AssertionError("the pages never ended")
+
+
+USERS_ACROSS_MONTHS = [
+    datetime(2023, 1, 31, 23, 59, 59, 999999, UTC),
+    datetime(2023, 2, 1, tzinfo=UTC),
+    datetime(2021, 12, 9, 8, tzinfo=UTC),
+    datetime(2024, 7, 20, tzinfo=UTC),
+    datetime(2023, 2, 1, tzinfo=UTC),  # the same instant as another user: ordered by id
+    datetime(2023, 3, 1, tzinfo=UTC),
+]
+
+
+@pytest.mark.parametrize("skip_from", [0, None], ids=["skip-months", "walk-from-the-start"])
+async def test_deep_pages_start_in_the_right_month(
+    client: httpx.AsyncClient, session: AsyncSession, monkeypatch: pytest.MonkeyPatch, skip_from: int | None
+) -> None:
+    """Deep pages of the unfiltered list find their first user from the provider's users counted
+    per month (migration 0029), shallow ones by walking from the start (every page here, unless
+    the threshold is 0): either way every page size gives every user once, in (created_at, id)
+    order, across month starts and shared creation times, without the 2020 cohort's users and
+    with a user of two records once; a cohort filter and the newest-first order still walk."""
+    if skip_from is not None:
+        monkeypatch.setattr("app.repositories.ecf_participants.SKIP_FROM", skip_from)
+    lp, other = await f.provider(session), await f.provider(session)
+    assert lp.lead_provider is not None and other.lead_provider is not None
+    people = [
+        await f.person(session, trn=str(5_000_000 + f.n()), created_at=created)
+        for created in USERS_ACROSS_MONTHS
+    ]
+    for person in people:
+        await f.participant(session, lp.lead_provider, 2022, person_=person)
+    await f.participant(session, lp.lead_provider, 2023, person_=people[3], profile_type="mentor")
+    users = [person.user for person in people]
+    await f.participant(
+        session, lp.lead_provider, 2020, person_=await f.person(session, created_at=USERS_ACROSS_MONTHS[1])
+    )
+    await f.participant(
+        session, other.lead_provider, 2022, person_=await f.person(session, created_at=USERS_ACROSS_MONTHS[0])
+    )
+    oldest_first = [str(u.id) for u in sorted(users, key=lambda u: (u.created_at, str(u.id)))]
+    for per_page in (1, 2, 3, 4, 7):
+        assert await every_page(client, LIST, lp.headers, per_page) == oldest_first, per_page
+    newest_first = [str(u.id) for u in sorted(users, key=lambda u: (-u.created_at.timestamp(), str(u.id)))]
+    assert await every_page(client, f"{LIST}?sort=-created_at", lp.headers, 2) == newest_first
+    assert await every_page(client, f"{LIST}?filter[cohort]=2022", lp.headers, 2) == oldest_first
