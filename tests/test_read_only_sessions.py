@@ -8,17 +8,17 @@ connection goes back to transactions after serving a read-only request.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
 import pytest_asyncio
 from fastapi import FastAPI
-from fastapi.routing import APIRoute
+from fastapi.routing import APIRoute, iter_route_contexts
 from sqlalchemy import event, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from app.api.deps import _READ_ONLY
+from app.api.deps import is_read_only
 from app.db import create_engine, read_only_sessionmaker
 from app.main import create_app
 from app.settings import Settings
@@ -26,30 +26,22 @@ from tests import factories as f
 from tests.api.test_declarations_submit import ecf, open_statement, someone
 
 
-def _api_routes(routes: list[Any]) -> Iterator[APIRoute]:
-    for route in routes:
-        if isinstance(route, APIRoute):
-            yield route
-        included = getattr(route, "original_router", None)
-        if included is not None:
-            yield from _api_routes(included.routes)
-
-
-def _provider_routes(app: FastAPI) -> list[APIRoute]:
-    return [r for r in _api_routes(app.router.routes) if r.path.startswith("/api/v")]
-
-
-def _is_read_only(route: APIRoute) -> bool:
-    return bool(getattr(route.endpoint, _READ_ONLY, False))
+def _provider_routes(app: FastAPI) -> list[tuple[str, APIRoute]]:
+    contexts = iter_route_contexts(app.router.routes)
+    return [
+        (c.path or "", c.original_route)
+        for c in contexts
+        if isinstance(c.original_route, APIRoute) and (c.path or "").startswith("/api/v")
+    ]
 
 
 def test_every_provider_json_read_is_read_only_and_nothing_else_is(app: FastAPI) -> None:
     routes = _provider_routes(app)
-    reads = [r for r in routes if r.methods == {"GET"} and not r.path.endswith(".csv")]
+    reads = [(p, r) for p, r in routes if r.methods == {"GET"} and not p.endswith(".csv")]
     assert len(reads) >= 40
-    assert [r.path for r in reads if not _is_read_only(r)] == []
+    assert [p for p, r in reads if not is_read_only(r.endpoint)] == []
     # Streamed exports need a transaction (a server-side cursor); writes need their one commit.
-    assert [(r.path, r.methods) for r in routes if _is_read_only(r) and r not in reads] == []
+    assert [(p, r.methods) for p, r in routes if is_read_only(r.endpoint) and (p, r) not in reads] == []
 
 
 def test_a_sessionmaker_bound_to_a_connection_is_kept_as_it_is(

@@ -59,8 +59,12 @@ def read_only(endpoint: Endpoint) -> Endpoint:
     return endpoint
 
 
+def is_read_only(endpoint: object) -> bool:
+    return bool(getattr(endpoint, _READ_ONLY, False))
+
+
 def _request_maker(request: Request) -> async_sessionmaker[AsyncSession]:
-    if request.method in READ_METHODS and getattr(request.scope.get("endpoint"), _READ_ONLY, False):
+    if request.method in READ_METHODS and is_read_only(request.scope.get("endpoint")):
         reader: async_sessionmaker[AsyncSession] = request.app.state.read_sessionmaker
         return reader
     maker: async_sessionmaker[AsyncSession] = request.app.state.sessionmaker

@@ -11,7 +11,7 @@ from typing import Any, NamedTuple
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.domain.paging import Page
-from app.repositories.sql import batches_as, first_as, rows_as, text
+from app.repositories.sql import MONTH_SKIP, batches_as, first_as, rows_as, text
 
 
 @dataclass(frozen=True)
@@ -164,14 +164,6 @@ _OWN_MONTHS = """
     SELECT month, declarations AS n FROM participant_declaration_month_counts
      WHERE cpd_lead_provider_id = :cpd_lead_provider_id
 """
-_SKIP = """
-    skip AS (
-        SELECT month, before FROM (
-            SELECT month, (sum(n) OVER (ORDER BY month) - n)::bigint AS before
-              FROM (SELECT month, sum(n) AS n FROM months GROUP BY month) per_month) starts
-         WHERE before <= :offset
-         ORDER BY month DESC LIMIT 1)
-"""
 _OWN_FROM_MONTH = f"""
     SELECT d.id, d.created_at FROM participant_declarations d
      WHERE {_OWN} AND d.created_at >= (SELECT month FROM skip)
@@ -186,13 +178,13 @@ def _skipping_page_sql(params: dict[str, Any]) -> str:
     params["page_end"] = params["limit"] + params["offset"]
     rest = "LIMIT :limit OFFSET :offset - (SELECT before FROM skip)"
     if params.get("lead_provider_id") is None:
-        return f"WITH months AS ({_OWN_MONTHS}), {_SKIP} {_OWN_FROM_MONTH} {rest}"
+        return f"WITH months AS ({_OWN_MONTHS}), {MONTH_SKIP} {_OWN_FROM_MONTH} {rest}"
     inherited_months = """
         SELECT date_trunc('month', created_at, 'UTC'), count(*) FROM ecf_inherited_declarations
          WHERE lead_provider_id = :lead_provider_id GROUP BY 1"""
     return f"""
         WITH months AS ({_OWN_MONTHS} UNION ALL {inherited_months}),
-        {_SKIP}
+        {MONTH_SKIP}
         SELECT id, created_at FROM (
             ({_OWN_FROM_MONTH} LIMIT :page_end - (SELECT before FROM skip))
             UNION ALL

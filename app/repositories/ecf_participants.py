@@ -23,7 +23,7 @@ from sqlalchemy import Result
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.domain.paging import DEFAULT_MIN_COHORT_EXCLUSIVE, Page
-from app.repositories.sql import batches_as, rows_as, text
+from app.repositories.sql import MONTH_SKIP, batches_as, rows_as, text
 
 # From this offset on, the unfiltered v3 list (default cohorts, oldest first) starts its walk at
 # the month its page begins in (migration 0029's counts); shallower pages walk from the start.
@@ -32,16 +32,11 @@ SKIP_FROM = 20_000
 # Ids of one page of a provider's users in list order, walking from the start of the month (UTC,
 # by the user's creation) the page begins in: the running total of the months before it, over
 # the users whose latest cohort the default scope shows, says where that is.
-_SKIPPING_USERS_PAGE = """
+_SKIPPING_USERS_PAGE = f"""
     WITH months AS (
-        SELECT month, sum(users) AS n FROM ecf_participant_user_month_counts
-         WHERE lead_provider_id = :lead_provider_id AND latest_cohort > :min_cohort
-         GROUP BY month),
-    skip AS (
-        SELECT month, before FROM (
-            SELECT month, (sum(n) OVER (ORDER BY month) - n)::bigint AS before FROM months) starts
-         WHERE before <= :offset
-         ORDER BY month DESC LIMIT 1)
+        SELECT month, users AS n FROM ecf_participant_user_month_counts
+         WHERE lead_provider_id = :lead_provider_id AND latest_cohort > :min_cohort),
+    {MONTH_SKIP}
     SELECT pu.user_id FROM ecf_participant_users pu
      WHERE pu.lead_provider_id = :lead_provider_id AND pu.latest_cohort > :min_cohort
        AND pu.user_created_at >= (SELECT month FROM skip)

@@ -13,6 +13,19 @@ from sqlalchemy.ext.asyncio import AsyncResult
 
 RowT = TypeVar("RowT")
 
+# Deep pages of a list in (creation time, id) order whose rows are counted per month of creation
+# (migrations 0027, 0029): given a `months` CTE of (month, n) rows, several per month allowed
+# (shards, parts of the list), `skip` holds the last month starting at or before the page's
+# :offset and how many rows come `before` it, so the page walks only from that month's start.
+MONTH_SKIP = """
+    skip AS (
+        SELECT month, before FROM (
+            SELECT month, (sum(n) OVER (ORDER BY month) - n)::bigint AS before
+              FROM (SELECT month, sum(n) AS n FROM months GROUP BY month) per_month) starts
+         WHERE before <= :offset
+         ORDER BY month DESC LIMIT 1)
+"""
+
 
 @lru_cache(maxsize=1024)
 def text(statement: str) -> TextClause:
