@@ -74,3 +74,22 @@ async def test_list_tables_are_vacuumed_after_a_small_share_of_changes(engine: A
         )
     assert "autovacuum_vacuum_insert_scale_factor=0.01" in options["participant_declarations"]
     assert "autovacuum_vacuum_scale_factor=0.02" in options["ecf_latest_induction_records"]
+
+
+async def test_the_trigger_after_each_new_declaration_keeps_its_plans(engine: AsyncEngine) -> None:
+    """Migration 0030: the trigger every declaration POST runs keeps generic plans (its planning
+    cost ten times its work); the refreshes that also serve bulk loads still plan per run (0014)."""
+    async with engine.connect() as conn:
+        settings = dict(
+            (
+                await conn.execute(
+                    text(
+                        "SELECT proname, array_to_string(proconfig, ',') FROM pg_proc WHERE proname IN"
+                        " ('cpd_inherited_from_declarations_inserted',"
+                        " 'cpd_refresh_inherited_declaration_profiles')"
+                    )
+                )
+            ).all()
+        )
+    assert settings["cpd_inherited_from_declarations_inserted"] == "plan_cache_mode=force_generic_plan"
+    assert settings["cpd_refresh_inherited_declaration_profiles"] == "plan_cache_mode=force_custom_plan"
