@@ -21,6 +21,7 @@ from app.api.v1.routes import router as v1_router
 from app.api.v2.routes import router as v2_router
 from app.api.v3.routes import router as v3_router
 from app.db import create_engine, create_sessionmaker, read_only_sessionmaker
+from app.domain.auth import TokenCache
 from app.middleware import install_middleware
 from app.middleware.rate_limit import Counter, PostgresCounter, RateLimiter, RedisCounter
 from app.observability import readiness
@@ -118,6 +119,7 @@ def create_app(
     )
     app.state.settings = settings
     app.state.rate_limiter = None
+    app.state.token_cache = TokenCache(settings.token_cache_ttl) if settings.token_cache_ttl > 0 else None
     if sessionmaker is not None:
         app.state.sessionmaker = sessionmaker
         app.state.read_sessionmaker = read_only_sessionmaker(sessionmaker)

@@ -10,6 +10,7 @@ from pydantic import AliasChoices, BaseModel, Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_TOKEN_HMAC_KEY = "development-only-token-key-change-me"  # noqa: S105 (refused in production)
+DEFAULT_TOKEN_CACHE_SECONDS = 5.0
 
 
 class Environment(StrEnum):
@@ -45,6 +46,9 @@ class Settings(BaseSettings):
     embedded_database: str = "cpd_api"
 
     token_hmac_key: str = DEFAULT_TOKEN_HMAC_KEY
+    # How long a worker reuses a token lookup (app/domain/auth.py TokenCache): a revoked token is
+    # refused by every worker within this time. None: 5 s, except 0 (off) in the test environment.
+    token_cache_seconds: float | None = Field(default=None, ge=0)
 
     db_pool_size: int = Field(default=10, ge=1)
     # Overflow connections are opened for a burst and closed when it passes: each costs the
@@ -112,6 +116,12 @@ class Settings(BaseSettings):
     @property
     def is_production(self) -> bool:
         return self.environment is Environment.PRODUCTION
+
+    @property
+    def token_cache_ttl(self) -> float:
+        if self.token_cache_seconds is not None:
+            return self.token_cache_seconds
+        return 0.0 if self.environment is Environment.TEST else DEFAULT_TOKEN_CACHE_SECONDS
 
     @property
     def rate_limiting(self) -> bool:

@@ -115,7 +115,9 @@ ClockDep = Annotated[Clock, Depends(get_clock)]
 
 async def get_caller(request: Request, session: SessionDep, settings: SettingsDep, clock: ClockDep) -> Caller:
     raw = parse_authorization(request.headers.get("authorization"))
-    caller = await authenticate(TokenRepository(session), raw, settings.token_hmac_key, clock.now())
+    caller = await authenticate(
+        TokenRepository(session), raw, settings.token_hmac_key, clock.now(), request.app.state.token_cache
+    )
     request.state.provider_name = caller.cpd_lead_provider_name  # for the request log
     bind_actor(
         session,

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import time
 import uuid
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from app.domain.audit import audit
 from app.domain.enums import TokenScope
 from app.domain.errors import Forbidden, Unauthenticated, ValidationFailed
-from app.repositories.tokens import TokenRepository
+from app.repositories.tokens import TokenOwner, TokenRepository
 from app.security import generate_token, hash_token
 
 LAST_USED_GRANULARITY = timedelta(minutes=1)
@@ -67,16 +69,71 @@ class InternalCaller:
     school_id: uuid.UUID | None
 
 
-async def authenticate(repo: TokenRepository, raw_token: str | None, key: str, now: datetime) -> Caller:
+class TokenCache:
+    """Live tokens' owners, kept by one worker for `seconds` after a lookup.
+
+    Every request presents a token, and looking it up cost a database round trip and ~0.3 ms of
+    a small list's ~1.5 ms in the worker. A token answered from here is one that was live at most
+    `seconds` ago: a revocation (or a change of the provider's roles) reaches every worker within
+    that time. Only tokens that were found are kept, so presenting unknown tokens neither fills
+    the cache nor hides a token created since. Entries are keyed by the token's digest, never by
+    the token itself. One event loop per worker: no locking needed.
+    """
+
+    def __init__(
+        self, seconds: float, *, max_entries: int = 10_000, monotonic: Callable[[], float] = time.monotonic
+    ) -> None:
+        self.seconds = seconds
+        self.max_entries = max_entries
+        self._monotonic = monotonic
+        self._entries: dict[str, tuple[float, TokenOwner]] = {}
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def get(self, digest: str) -> TokenOwner | None:
+        entry = self._entries.get(digest)
+        if entry is None:
+            return None
+        if entry[0] <= self._monotonic():
+            del self._entries[digest]
+            return None
+        return entry[1]
+
+    def put(self, digest: str, owner: TokenOwner) -> None:
+        now = self._monotonic()
+        if len(self._entries) >= self.max_entries and digest not in self._entries:
+            self._entries = {d: e for d, e in self._entries.items() if e[0] > now}
+            while len(self._entries) >= self.max_entries:  # all live: the oldest entry goes
+                del self._entries[next(iter(self._entries))]
+        self._entries[digest] = (now + self.seconds, owner)
+
+    def used(self, digest: str, at: datetime) -> None:
+        """The token's use at `at` was recorded: later requests within the minute need not."""
+        entry = self._entries.get(digest)
+        if entry is not None:
+            self._entries[digest] = (entry[0], replace(entry[1], last_used_at=at))
+
+
+async def authenticate(
+    repo: TokenRepository, raw_token: str | None, key: str, now: datetime, cache: TokenCache | None = None
+) -> Caller:
     if not raw_token:
         raise Unauthenticated()
-    owner = await repo.find_by_hash(hash_token(raw_token, key))
+    digest = hash_token(raw_token, key)
+    owner = cache.get(digest) if cache is not None else None
     if owner is None:
-        raise Unauthenticated()
+        owner = await repo.find_by_hash(digest)
+        if owner is None:
+            raise Unauthenticated()
+        if cache is not None:
+            cache.put(digest, owner)
     # The lookup read last_used_at: a token used within the last minute needs no write at all
     # (the repository re-checks it under a row lock when it does write).
     if owner.last_used_at is None or owner.last_used_at < now - LAST_USED_GRANULARITY:
         await repo.record_use(owner.token_id, now, LAST_USED_GRANULARITY)
+        if cache is not None:
+            cache.used(digest, now)
     return Caller(
         token_id=owner.token_id,
         scope=TokenScope(owner.scope),
