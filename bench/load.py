@@ -1,8 +1,11 @@
 """Load driver: asyncio + aiohttp against a running `cpd-api serve` on 127.0.0.1.
 
-Scenarios (each at every concurrency level, bounded by --max-requests and --max-seconds):
+Scenarios (each at every concurrency level, bounded by --max-requests and --max-seconds; a read
+line starts with one untimed request per client, so its figures are the steady state, not the
+opening of connections):
   1. v1/v2/v3 participants/ecf?page[per_page]=2000, first and last page;
-  2. per_page=100 pages across the whole list of every v3 list endpoint (a full provider sync);
+  2. per_page=100 pages across the whole list of every v3 list endpoint (a full provider sync,
+     repeated up to the bounds);
   3. filter[updated_since] incremental syncs;
   4. declaration POST bursts for distinct participants, then void each;
   5. the v1 ECF CSV export of the largest provider (time, server RSS growth).
@@ -190,8 +193,18 @@ async def run_jobs(
     max_requests: int,
     max_seconds: float,
     processes: Processes | None,
+    warmup: int = 0,
 ) -> Result:
+    """Run jobs from `next_job` on `concurrency` workers until a bound; `warmup` jobs first, all at
+    once and untimed (their errors still count), so the timed requests find the client's
+    connections open and the server's connections and caches in use."""
     result = Result(name, concurrency)
+    warm = [j for j in (next_job() for _ in range(warmup)) if j is not None]
+    for outcome in await asyncio.gather(*(j() for j in warm), return_exceptions=True):
+        ok, error = (False, repr(outcome)) if isinstance(outcome, BaseException) else outcome
+        if not ok:
+            result.errors += 1
+            result.first_error = result.first_error or error
     deadline = time.perf_counter() + max_seconds
     issued = 0
 
@@ -672,8 +685,15 @@ class Context:
             print(f"    first error: {result.first_error}", flush=True)
 
     async def run(
-        self, name: str, c: int, source: Callable[[], Job | None], limit: int | None = None
+        self,
+        name: str,
+        c: int,
+        source: Callable[[], Job | None],
+        limit: int | None = None,
+        *,
+        warm: bool = True,
     ) -> Result:
+        """One measurement line; reads are preceded by one untimed request per client (`warm`)."""
         result = await run_jobs(
             name,
             c,
@@ -681,6 +701,7 @@ class Context:
             max_requests=limit or self.max_requests,
             max_seconds=self.max_seconds,
             processes=self.processes,
+            warmup=c if warm else 0,
         )
         self.emit(result)
         return result
@@ -809,10 +830,9 @@ async def scenario_2(ctx: Context) -> None:
         jobs = [get_job(ctx.client, url_for(p), token) for p in sampled]
         api_c1: float | None = None
         for c in ctx.levels:
-            # Whole list once per level (at least 2 rounds for tiny lists), within the bounds.
-            result = await ctx.run(
-                f"v3 {path} ({pages} pages)", c, cycle(jobs), limit=min(ctx.max_requests, max(pages, 2 * c))
-            )
+            # The sampled pages in turn, as often as the bounds allow (a list of a few pages is
+            # synced again and again, so its percentiles rest on as many requests as a long one's).
+            result = await ctx.run(f"v3 {path} ({pages} pages)", c, cycle(jobs))
             if c == 1:
                 api_c1 = result.pct(50)
         await first_last(ctx, f"v3 {path} per_page 100", url_for, token, pages)
@@ -928,7 +948,11 @@ async def declaration_burst(ctx: Context, c: int) -> None:
         return job
 
     await ctx.run(
-        f"v3 POST participant-declarations ({len(rows)} participants)", c, next_post, limit=len(rows)
+        f"v3 POST participant-declarations ({len(rows)} participants)",
+        c,
+        next_post,
+        limit=len(rows),
+        warm=False,
     )
 
     def next_void() -> Job | None:
@@ -946,7 +970,7 @@ async def declaration_burst(ctx: Context, c: int) -> None:
 
         return job
 
-    await ctx.run("v3 PUT participant-declarations/{id}/void", c, next_void, limit=len(rows))
+    await ctx.run("v3 PUT participant-declarations/{id}/void", c, next_void, limit=len(rows), warm=False)
 
 
 async def scenario_5(ctx: Context) -> None:
