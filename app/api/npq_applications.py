@@ -38,6 +38,7 @@ from app.api.query import (
     year_to_i,
 )
 from app.api.responses import JSONAPIResponse
+from app.api.routing import ResourceRouter
 from app.api.serialization import csv_lines
 from app.api.v1 import npq_application_serializers as v1
 from app.api.v1 import npq_schemas as v1_schemas
@@ -247,7 +248,7 @@ async def npq_enrolments_csv(
 
 def build_router(version: str) -> APIRouter:
     """The routes of this area under /api/{version}."""
-    router = APIRouter(prefix=f"/api/{version}", tags=["NPQ applications"])
+    router = ResourceRouter(prefix=f"/api/{version}", tags=["NPQ applications"])
     is_v3 = version == "v3"
     render: Serializer = v3.npq_application if is_v3 else v1.npq_application
     one: type[BaseModel] = v3_schemas.NPQApplicationResponse if is_v3 else v1_schemas.NPQApplicationResponse

@@ -14,6 +14,7 @@ from pydantic import BaseModel
 from app.api.deps import ClockDep, JsonBodyDep, ListQueryDep, NpqProviderDep, SessionDep, read_only
 from app.api.query import filter_parameter, page_parameter, updated_since
 from app.api.responses import JSONAPIResponse
+from app.api.routing import ResourceRouter
 from app.api.v1 import npq_outcome_serializers as flat
 from app.api.v1 import npq_schemas as v1_schemas
 from app.api.v1.schemas import BAD_REQUEST, FORBIDDEN, UNAUTHORISED, UNPROCESSABLE, jsonapi_request_body
@@ -61,7 +62,7 @@ OUTCOME_REQUEST = jsonapi_request_body(
 
 def build_router(version: str) -> APIRouter:
     """The routes of this area under /api/{version}."""
-    router = APIRouter(prefix=f"/api/{version}", tags=["NPQ outcomes"])
+    router = ResourceRouter(prefix=f"/api/{version}", tags=["NPQ outcomes"])
     is_v3 = version == "v3"
     serialize: Serializer = v3.npq_outcome if is_v3 else flat.npq_outcome
     one: type[BaseModel] = v3_schemas.NPQOutcomeResponse if is_v3 else v1_schemas.NPQOutcomeResponse

@@ -16,6 +16,7 @@ from fastapi import APIRouter
 from app.api.deps import ClockDep, JsonBodyDep, ListQueryDep, NpqProviderDep, SessionDep, read_only
 from app.api.query import STRING, ListQuery, filter_parameter, page_parameter, sort_parameter, updated_since
 from app.api.responses import JSONAPIResponse
+from app.api.routing import ResourceRouter
 from app.api.v1 import npq_participant_serializers as v1_wire
 from app.api.v1.schemas import (
     BAD_REQUEST,
@@ -105,7 +106,7 @@ def _request_body(action: Action) -> dict[str, Any]:
 
 def build_router(version: str) -> APIRouter:
     """The routes of this area under /api/{version}."""
-    router = APIRouter(prefix=f"/api/{version}", tags=["NPQ participants"])
+    router = ResourceRouter(prefix=f"/api/{version}", tags=["NPQ participants"])
     wire = _WIRE[version]
     v3 = version == "v3"
     serialise: Callable[[Any], dict[str, Any]] = wire.npq_participant

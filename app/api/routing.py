@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter
+from fastapi.routing import APIRoute
 from starlette._utils import get_route_path
 from starlette.routing import Match
 from starlette.types import Scope
@@ -26,5 +27,36 @@ class PathPrefixRouter(APIRouter):
 
     def matches(self, scope: Scope) -> tuple[Match, Scope]:
         if not get_route_path(scope).startswith(self.path_prefix):
+            return Match.NONE, {}
+        return super().matches(scope)
+
+
+class ResourceRouter(APIRouter):
+    """An APIRouter that answers "no match" at once for a path none of its routes could match.
+
+    A route's path can only match request paths that begin with its literal part (the text before
+    its first `{`). The framework tries a version's resource routers in turn, each walking every
+    route's pattern, and does it twice per request (to select, then to handle); a resource router
+    that rejects on those literal prefixes leaves the walk to the one resource the path is about.
+    Its routes' paths must be the paths requests use: it is included without a further prefix
+    (tests/api/test_routing.py checks every one). A route without a plain path (a mount, say)
+    switches the shortcut off.
+    """
+
+    _literal_prefixes: tuple[str, ...] | None = None
+    _prefixes_of_routes: int = -1
+
+    def _prefixes(self) -> tuple[str, ...] | None:
+        if self._prefixes_of_routes != len(self.routes):  # routes are only ever added
+            paths = [route.path if isinstance(route, APIRoute) else None for route in self.routes]
+            self._literal_prefixes = (
+                None if None in paths else tuple(sorted({str(path).split("{", 1)[0] for path in paths}))
+            )
+            self._prefixes_of_routes = len(self.routes)
+        return self._literal_prefixes
+
+    def matches(self, scope: Scope) -> tuple[Match, Scope]:
+        prefixes = self._prefixes()
+        if prefixes is not None and not get_route_path(scope).startswith(prefixes):
             return Match.NONE, {}
         return super().matches(scope)

@@ -22,6 +22,7 @@ from app.api.deps import (
 )
 from app.api.query import UPDATED_SINCE_PROPERTY, ListQuery, filter_parameter, page_parameter, updated_since
 from app.api.responses import JSONAPIResponse
+from app.api.routing import ResourceRouter
 from app.api.serialization import csv_lines
 from app.api.v1 import schemas
 from app.api.v1 import serializers as v1_serializers
@@ -55,7 +56,7 @@ def v1_filters(query: ListQuery) -> DeclarationFilters:
 
 
 def build_router(version: str, serialize: Serializer, serialize_attributes: Serializer) -> APIRouter:
-    router = APIRouter(prefix=f"/api/{version}", tags=["Participant declarations"])
+    router = ResourceRouter(prefix=f"/api/{version}", tags=["Participant declarations"])
 
     @read_only
     async def list_declarations(

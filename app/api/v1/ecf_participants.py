@@ -22,6 +22,7 @@ from app.api.deps import (
 from app.api.ecf_actions import add_action_routes, render_flat
 from app.api.query import ListQuery, cohort_years, updated_since
 from app.api.responses import JSONAPIResponse, RenderedListResponse, render_json
+from app.api.routing import ResourceRouter
 from app.api.serialization import csv_lines
 from app.api.v1 import schemas
 from app.api.v1.serializers import ECF_PARTICIPANT_CSV_HEADER, ecf_participant, ecf_participant_csv_row
@@ -105,7 +106,7 @@ async def ecf_participants_csv(
 
 def build_router(version: str) -> APIRouter:
     """The v1 ECF participant routes under /api/{version}; v2 serves the same contract."""
-    router = APIRouter(prefix=f"/api/{version}", tags=["ECF participants"])
+    router = ResourceRouter(prefix=f"/api/{version}", tags=["ECF participants"])
     list_extra = {"parameters": [schemas.ECF_PARTICIPANT_FILTER, schemas.ECF_PARTICIPANT_PAGE]}
     csv_extra = {"parameters": [schemas.ECF_PARTICIPANT_FILTER]}
     router.add_api_route(

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
-
 from app.api.deps import ClockDep, JsonBodyDep, LeadProviderDep, ListQueryDep, SessionDep, read_only
 from app.api.query import (
     COHORT_PROPERTY,
@@ -15,6 +13,7 @@ from app.api.query import (
     updated_since,
 )
 from app.api.responses import JSONAPIResponse
+from app.api.routing import ResourceRouter
 from app.api.v1.schemas import (
     BAD_REQUEST,
     FORBIDDEN,
@@ -29,7 +28,7 @@ from app.api.v3.serializers import declaration
 from app.domain.declarations import DeclarationService, parse_ids
 from app.repositories.declarations import DeclarationFilters
 
-router = APIRouter(prefix="/api/v3", tags=["Participant declarations"])
+router = ResourceRouter(prefix="/api/v3", tags=["Participant declarations"])
 
 DECLARATION_FILTER = filter_parameter(
     {

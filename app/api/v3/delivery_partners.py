@@ -4,17 +4,17 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
 from app.api.deps import EcfProviderDep, ListQueryDep, SessionDep, read_only
 from app.api.query import COHORT_PROPERTY, cohort_years, filter_parameter, page_parameter, sort_parameter
 from app.api.responses import JSONAPIResponse
+from app.api.routing import ResourceRouter
 from app.api.v1.schemas import BAD_REQUEST, FORBIDDEN, NOT_FOUND, UNAUTHORISED
 from app.api.v3.school_serializers import delivery_partner
 from app.domain.delivery_partners import DELIVERY_PARTNER_SORTABLE, DeliveryPartnerService
 
-router = APIRouter(prefix="/api/v3", tags=["Delivery partners"])
+router = ResourceRouter(prefix="/api/v3", tags=["Delivery partners"])
 
 
 class DeliveryPartnerAttributes(BaseModel):

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter
-
 from app.api.deps import (
     ClockDep,
     EcfProviderDep,
@@ -18,6 +16,7 @@ from app.api.deps import (
 from app.api.ecf_actions import add_action_routes, render_nested
 from app.api.query import ListQuery, cohort_years, updated_since
 from app.api.responses import JSONAPIResponse, RenderedListResponse, render_json
+from app.api.routing import ResourceRouter
 from app.api.v1.schemas import BAD_REQUEST, FORBIDDEN, NOT_FOUND, UNAUTHORISED
 from app.api.v3 import schemas
 from app.api.v3.serializers import ecf_participant
@@ -29,7 +28,7 @@ from app.domain.ecf_participants import (
 )
 from app.repositories.ecf_participants import CohortScope
 
-router = APIRouter(prefix="/api/v3", tags=["ECF participants"])
+router = ResourceRouter(prefix="/api/v3", tags=["ECF participants"])
 
 
 def v3_filters(query: ListQuery) -> ParticipantFilters:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
 from app.api.deps import ClockDep, EcfProviderDep, JsonBodyDep, ListQueryDep, SessionDep, read_only
@@ -20,6 +19,7 @@ from app.api.query import (
     updated_since,
 )
 from app.api.responses import JSONAPIResponse
+from app.api.routing import ResourceRouter
 from app.api.v1.schemas import (
     BAD_REQUEST,
     FORBIDDEN,
@@ -34,7 +34,7 @@ from app.domain.enums import ChallengeReason
 from app.domain.partnerships import PARTNERSHIP_SORTABLE, PartnershipService
 from app.repositories.partnerships import PartnershipFilters
 
-router = APIRouter(prefix="/api/v3", tags=["ECF partnerships"])
+router = ResourceRouter(prefix="/api/v3", tags=["ECF partnerships"])
 
 
 class ECFPartnershipAttributes(BaseModel):

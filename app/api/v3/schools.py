@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
 from app.api.deps import EcfProviderDep, FilterQueryDep, ListQueryDep, SessionDep, read_only
@@ -18,13 +17,14 @@ from app.api.query import (
     updated_since,
 )
 from app.api.responses import JSONAPIResponse
+from app.api.routing import ResourceRouter
 from app.api.v1.schemas import BAD_REQUEST, FORBIDDEN, NOT_FOUND, UNAUTHORISED
 from app.api.v3.school_serializers import school
 from app.domain.enums import InductionProgrammeChoice
 from app.domain.schools import SCHOOL_SORTABLE, SchoolService, require_cohort
 from app.repositories.schools import SchoolFilters
 
-router = APIRouter(prefix="/api/v3", tags=["ECF schools"])
+router = ResourceRouter(prefix="/api/v3", tags=["ECF schools"])
 
 
 class ECFSchoolAttributes(BaseModel):

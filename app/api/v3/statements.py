@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
-
 from app.api.deps import LeadProviderDep, ListQueryDep, SessionDep, read_only
 from app.api.query import (
     COHORT_PROPERTY,
@@ -14,13 +12,14 @@ from app.api.query import (
     updated_since,
 )
 from app.api.responses import JSONAPIResponse
+from app.api.routing import ResourceRouter
 from app.api.v1.schemas import BAD_REQUEST, FORBIDDEN, NOT_FOUND, UNAUTHORISED
 from app.api.v3.schemas import MultipleStatementsResponse, StatementResponse
 from app.api.v3.serializers import statement
 from app.domain.statements import StatementService, programme_filter
 from app.repositories.statements import StatementFilters
 
-router = APIRouter(prefix="/api/v3", tags=["Statements"])
+router = ResourceRouter(prefix="/api/v3", tags=["Statements"])
 
 STATEMENT_FILTER = filter_parameter(
     {

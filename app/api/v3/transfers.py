@@ -4,17 +4,17 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
 from app.api.deps import ClockDep, EcfProviderDep, FilterQueryDep, ListQueryDep, SessionDep, read_only
 from app.api.query import UPDATED_SINCE_PROPERTY, filter_parameter, page_parameter, updated_since
 from app.api.responses import JSONAPIResponse
+from app.api.routing import ResourceRouter
 from app.api.v1.schemas import BAD_REQUEST, FORBIDDEN, NOT_FOUND, UNAUTHORISED
 from app.api.v3.transfer_serializers import participant_transfers
 from app.domain.transfers import TransferService
 
-router = APIRouter(prefix="/api/v3", tags=["Participant transfers"])
+router = ResourceRouter(prefix="/api/v3", tags=["Participant transfers"])
 
 
 class TransferSide(BaseModel):

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
 from app.api.deps import EcfProviderDep, FilterQueryDep, ListQueryDep, SessionDep, read_only
@@ -16,11 +15,12 @@ from app.api.query import (
     updated_since,
 )
 from app.api.responses import JSONAPIResponse
+from app.api.routing import ResourceRouter
 from app.api.v1.schemas import BAD_REQUEST, FORBIDDEN, NOT_FOUND, UNAUTHORISED
 from app.api.v3.transfer_serializers import unfunded_mentor
 from app.domain.unfunded_mentors import UNFUNDED_MENTOR_SORTABLE, UnfundedMentorService
 
-router = APIRouter(prefix="/api/v3", tags=["Unfunded mentors"])
+router = ResourceRouter(prefix="/api/v3", tags=["Unfunded mentors"])
 
 
 class UnfundedMentorAttributes(BaseModel):
