@@ -10,7 +10,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -21,8 +21,9 @@ from app.repositories.sql import first_as, rows_as, text
 OUTCOME_DECLARATION_STATES = ("submitted", "eligible", "payable", "paid", "ineligible")
 
 
-@dataclass(frozen=True)
-class OutcomeRow:
+class OutcomeRow(NamedTuple):
+    """Built positionally (rows_as), like StatementRow."""
+
     id: uuid.UUID
     state: str
     completion_date: date

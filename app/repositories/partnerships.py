@@ -15,14 +15,14 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import RowMapping
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.domain.paging import DEFAULT_MIN_COHORT_EXCLUSIVE, Page
-from app.repositories.sql import text
+from app.repositories.sql import rows_as, text
 
 # Columns of `partnerships` a list may be ordered by (names come from the domain, never the wire).
 SORTABLE_COLUMNS = frozenset({"created_at", "updated_at", "challenged_at", "challenge_reason"})
@@ -48,9 +48,9 @@ class PartnershipFilters:
     updated_since: datetime | None = None
 
 
-@dataclass(frozen=True)
-class PartnershipRow:
-    """A partnership as shown, with what its attributes derive from."""
+class PartnershipRow(NamedTuple):
+    """A partnership as shown, with what its attributes derive from; built positionally from its
+    statement's columns (rows_as), cheaper per row than a frozen dataclass from a mapping."""
 
     id: uuid.UUID
     cohort_year: int
@@ -243,8 +243,7 @@ class PartnershipRepository:
               JOIN page ON page.id = p.id
              ORDER BY {order}
         """
-        result = await self.session.execute(text(sql), params)
-        return [_row(r) for r in result.mappings()]
+        return rows_as(PartnershipRow, await self.session.execute(text(sql), params))
 
     async def find_for_provider(
         self, lead_provider_id: uuid.UUID, partnership_id: uuid.UUID

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -20,8 +20,10 @@ class StatementFilters:
     updated_since: datetime | None = None
 
 
-@dataclass(frozen=True)
-class StatementRow:
+class StatementRow(NamedTuple):
+    """Built positionally from its statement's columns (rows_as): a tuple costs a quarter of a
+    frozen dataclass's construction, paid on every row of every page."""
+
     id: uuid.UUID
     name: str
     programme: str
