@@ -22,7 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.domain.npq_courses import SUPPORT_OFFER_COURSES
 from app.domain.paging import DEFAULT_MIN_COHORT_EXCLUSIVE, Page
-from app.repositories.sql import text
+from app.repositories.sql import rows_as, text
 
 # Application columns the NPQ registration service writes (everything the providers' API shows).
 APPLICATION_FIELDS = (
@@ -262,7 +262,7 @@ class NpqApplicationRepository:
         result = await self.session.execute(
             text(sql), {"ids": list(ids), "rebranded": list(SUPPORT_OFFER_COURSES)}
         )
-        return [_row(r) for r in result.mappings()]
+        return rows_as(ApplicationRow, result)
 
     async def find_for_provider(
         self, npq_lead_provider_id: uuid.UUID, application_id: uuid.UUID

@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.domain.paging import Page
 from app.repositories.ecf_participants import EcfParticipantRepository, IdChangeRow
-from app.repositories.sql import text
+from app.repositories.sql import rows_as, text
 
 # The provider's NPQ training records with their users (body of a CTE or subquery).
 _PROVIDER_PROFILES = """
@@ -178,7 +178,7 @@ class NpqParticipantRepository:
                 "user_ids": list(user_ids),
             },
         )
-        return [NpqEnrolmentRow(**row) for row in result.mappings()]
+        return rows_as(NpqEnrolmentRow, result)
 
     async def id_changes(self, user_ids: Sequence[uuid.UUID]) -> list[IdChangeRow]:
         """The users' participant id changes, newest first (the query ECF participants use)."""

@@ -11,13 +11,12 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
-from sqlalchemy import RowMapping
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.domain.paging import Page
-from app.repositories.sql import text
+from app.repositories.sql import rows_as, text
 
 # Columns of `schools` a list may be ordered by (names come from the domain, never from the wire).
 SORTABLE_COLUMNS = frozenset({"created_at", "updated_at", "name", "urn"})
@@ -38,9 +37,8 @@ class SchoolFilters:
     updated_since: datetime | None = None
 
 
-@dataclass(frozen=True)
-class SchoolRow:
-    """A school with its data for one cohort."""
+class SchoolRow(NamedTuple):
+    """A school with its data for one cohort (built positionally: rows_as)."""
 
     id: uuid.UUID
     name: str
@@ -154,9 +152,4 @@ class SchoolRepository:
               LEFT JOIN school_cohorts sc ON sc.school_id = s.id AND sc.cohort_id = :cohort_id
              ORDER BY {_order_sql(order_by, "s")}
         """
-        result = await self.session.execute(text(sql), params)
-        return [_row(r) for r in result.mappings()]
-
-
-def _row(mapping: RowMapping) -> SchoolRow:
-    return SchoolRow(**mapping)
+        return rows_as(SchoolRow, await self.session.execute(text(sql), params))

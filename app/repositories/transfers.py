@@ -14,19 +14,18 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.domain.paging import Page
-from app.repositories.sql import text
+from app.repositories.sql import rows_as, text
 
 
-@dataclass(frozen=True)
-class TransferRecordRow:
-    """One induction record of a training record, with what a transfer shows of it."""
+class TransferRecordRow(NamedTuple):
+    """One induction record of a training record, with what a transfer shows of it (built
+    positionally: rows_as; a page reads several per participant)."""
 
     induction_record_id: uuid.UUID
     participant_profile_id: uuid.UUID
@@ -119,7 +118,7 @@ class TransferRepository:
              ORDER BY pi.user_id, pp.created_at, pp.id, ir.created_at, ir.id
         """
         result = await self.session.execute(text(sql), {"user_ids": list(user_ids)})
-        return [TransferRecordRow(**r) for r in result.mappings()]
+        return rows_as(TransferRecordRow, result)
 
     async def users_updated_at(self, user_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, datetime]:
         if not user_ids:

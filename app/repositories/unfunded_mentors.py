@@ -12,20 +12,20 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.domain.paging import Page
-from app.repositories.sql import text
+from app.repositories.sql import rows_as, text
 
 SORTABLE_USER_COLUMNS = frozenset({"created_at", "updated_at"})
 
 
-@dataclass(frozen=True)
-class UnfundedMentorRow:
+class UnfundedMentorRow(NamedTuple):
+    """Built positionally (rows_as)."""
+
     mentor_profile_id: uuid.UUID
     profile_type: str
     user_id: uuid.UUID
@@ -100,4 +100,4 @@ class UnfundedMentorRepository:
              ORDER BY {page_order}{", " if page_order else ""}page.user_id ASC, page.profile_id ASC
         """
         result = await self.session.execute(text(sql), params)
-        return [UnfundedMentorRow(**r) for r in result.mappings()]
+        return rows_as(UnfundedMentorRow, result)
