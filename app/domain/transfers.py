@@ -52,25 +52,17 @@ def pair_records(
     a leaving record left unmatched only when it is the provider's own.
     """
     ordered = sorted(records, key=lambda r: (r.created_at, r.induction_record_id))
-    used: set[uuid.UUID] = set()
+    # What a leaving record may pair with, oldest first: records that are not leaving ones and are
+    # school transfers. Each leaving record, in turn, takes the first still free at another school;
+    # a taken one leaves the list (one pass per leaving record, not one over every record).
+    free = [r for r in ordered if r.induction_status != InductionStatus.LEAVING and r.school_transfer]
     pairs: list[tuple[TransferRecordRow, TransferRecordRow | None]] = []
     for leaving in ordered:
         if leaving.induction_status != InductionStatus.LEAVING:
             continue
-        used.add(leaving.induction_record_id)
-        joining = next(
-            (
-                r
-                for r in ordered
-                if r.induction_record_id not in used
-                and r.induction_status != InductionStatus.LEAVING
-                and r.school_id != leaving.school_id
-                and r.school_transfer
-            ),
-            None,
-        )
-        if joining is not None:
-            used.add(joining.induction_record_id)
+        index = next((i for i, r in enumerate(free) if r.school_id != leaving.school_id), None)
+        if index is not None:
+            joining = free.pop(index)
             if lead_provider_id in (leaving.lead_provider_id, joining.lead_provider_id):
                 pairs.append((leaving, joining))
         elif leaving.lead_provider_id == lead_provider_id:
