@@ -57,6 +57,13 @@ class ParticipantDeclaration(IdMixin, TimestampMixin, Base):
         ),
         Index("ix_participant_declarations_user", "user_id"),
         Index("ix_participant_declarations_profile", "participant_profile_id"),
+        # The self-reference's referencing side, for the check a deletion makes (migration 0031);
+        # only duplicates carry it.
+        Index(
+            "ix_participant_declarations_superseded_by",
+            "superseded_by_id",
+            postgresql_where=text("superseded_by_id IS NOT NULL"),
+        ),
     )
 
     programme: Mapped[str] = mapped_column(String)
