@@ -381,6 +381,23 @@ class EcfParticipantRepository:
                  ORDER BY l.user_created_at {direction}, l.user_id ASC
                  LIMIT :limit OFFSET :offset
             """
+        elif training_status is None:
+            # The provider's users (one row each, with their cohorts) as a semi-join: the planner
+            # starts from whichever side is smaller, so an incremental sync (updated_since) probes
+            # the few users updated since instead of gathering every one of the provider's users.
+            order = ", ".join(f"u.{column} {'DESC' if desc else 'ASC'}" for column, desc in order_by)
+            if user_id is not None:
+                user_filters.append("u.id = :user_id")
+            sql = f"""
+                SELECT u.id FROM users u
+                 WHERE {" AND ".join(user_filters)}
+                   AND EXISTS (
+                       SELECT 1 FROM ecf_participant_users pu
+                        WHERE pu.lead_provider_id = :lead_provider_id AND pu.user_id = u.id
+                          AND {cohorts.any_of_sql("pu.cohort_years", "pu.latest_cohort", params)})
+                 ORDER BY {order}, u.id ASC
+                 LIMIT :limit OFFSET :offset
+            """
         else:
             order = ", ".join(f"u.{column} {'DESC' if desc else 'ASC'}" for column, desc in order_by)
             sql = f"""

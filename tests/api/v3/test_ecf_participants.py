@@ -620,6 +620,41 @@ async def test_updated_since_keeps_the_creation_order(
     assert await list_ids(client, lp, since) == [first.id, second.id]
 
 
+async def test_updated_since_lists_only_the_providers_users_in_the_cohorts(
+    client: httpx.AsyncClient, session: AsyncSession
+) -> None:
+    """The filtered list starts from the users updated since (a semi-join with the provider's
+    users): another provider's users, users of excluded cohorts and a cohort the user left are
+    still filtered out, with and without a sort or a cohort filter."""
+    lp = await f.provider(session)
+    other = await f.provider(session)
+    in_2021 = await f.participant(session, lp.lead_provider, 2021, created_at=f.at(-30))
+    in_2020 = await f.participant(session, lp.lead_provider, 2020, created_at=f.at(-29))
+    elsewhere = await f.participant(session, other.lead_provider, 2021, created_at=f.at(-28))
+    moved = await f.participant(
+        session,
+        lp.lead_provider,
+        2021,
+        created_at=f.at(-27),
+        start_date=f.at(-400),
+        end_date=f.at(-10),
+        induction_status="changed",
+    )
+    school_2022 = await f.programme(session, lp.lead_provider, 2022, school_=moved.programme.school)
+    schedule_2022 = await f.schedule(session, 2022)
+    await f.induction_record(session, moved, school_2022, schedule_id=schedule_2022.id, start_date=f.at(-10))
+    stale = await f.participant(session, lp.lead_provider, 2021, created_at=f.at(-26))
+    for p in (in_2021, in_2020, elsewhere, moved):
+        await session.execute(update(User).where(User.id == p.person.user.id).values(updated_at=f.at(-1)))
+    await session.execute(update(User).where(User.id == stale.person.user.id).values(updated_at=f.at(-9)))
+    since = f"filter[updated_since]={rfc3339(f.at(-3))}"
+    assert await list_ids(client, lp, since) == [in_2021.id, moved.id]
+    assert await list_ids(client, lp, f"{since}&sort=-created_at") == [moved.id, in_2021.id]
+    assert await list_ids(client, lp, f"{since}&filter[cohort]=2021") == [in_2021.id]
+    assert await list_ids(client, lp, f"{since}&filter[cohort]=2020,2022") == [in_2020.id, moved.id]
+    assert await list_ids(client, other, since) == [elsewhere.id]
+
+
 # ---- updated_at -------------------------------------------------------------------------------------
 
 
