@@ -3,14 +3,11 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import event, text
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from app.domain.ecf_participants import TRAINING_STATUS_FILTER_ERROR
@@ -19,6 +16,7 @@ from app.seed import seed_sandbox
 from app.settings import Settings
 from tests import factories as f
 from tests import factories_npq_participants as nf
+from tests.sql_capture import captured_statements
 
 VERSIONS = ("v1", "v2", "v3")
 NOT_FOUND = {"error": "Resource not Found"}
@@ -417,22 +415,6 @@ async def test_v3_from_participant_id_filter(client: httpx.AsyncClient, session:
 # ---- a page costs the same number of queries whatever its size ----------------------------------
 
 
-@contextmanager
-def counting(connection: AsyncConnection) -> Iterator[list[str]]:
-    statements: list[str] = []
-
-    def record(*args: Any) -> None:
-        statements.append(str(args[2]))
-
-    sync = connection.sync_connection
-    assert sync is not None
-    event.listen(sync, "before_cursor_execute", record)
-    try:
-        yield statements
-    finally:
-        event.remove(sync, "before_cursor_execute", record)
-
-
 @pytest.mark.parametrize("version", VERSIONS)
 async def test_queries_do_not_grow_with_the_page(
     client: httpx.AsyncClient, session: AsyncSession, connection: AsyncConnection, version: str
@@ -451,7 +433,7 @@ async def test_queries_do_not_grow_with_the_page(
             )
             await nf.id_change(session, p.person, await f.person(session))
         await session.flush()
-        with counting(connection) as statements:
+        with captured_statements(connection.sync_connection) as statements:
             response = await client.get(path, params={"page[per_page]": "100"}, headers=lp.headers)
         assert response.status_code == 200
         counts.append(len(statements))

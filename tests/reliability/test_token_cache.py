@@ -16,7 +16,7 @@ from typing import Any
 import httpx
 import pytest
 from fastapi import FastAPI
-from sqlalchemy import event, select, update
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from app.domain.auth import LAST_USED_GRANULARITY, TokenCache
@@ -27,6 +27,7 @@ from app.security import hash_token
 from app.settings import DEFAULT_TOKEN_CACHE_SECONDS, Environment, Settings
 from tests import factories as f
 from tests.conftest import TEST_HMAC_KEY
+from tests.sql_capture import captured_statements
 
 PATH = "/api/v3/partnerships/ecf"
 TTL = 5.0
@@ -69,20 +70,23 @@ def cached_app(
     return app
 
 
+class TokenStatements:
+    """The SQL of the statements touching api_tokens among those captured (a live view)."""
+
+    def __init__(self, seen: list[tuple[str, Any]]) -> None:
+        self.seen = seen
+
+    def __call__(self) -> list[str]:
+        return [sql for sql, _ in self.seen if "api_tokens" in sql]
+
+    def clear(self) -> None:
+        self.seen.clear()
+
+
 @pytest.fixture
-def token_statements(engine: AsyncEngine) -> Iterator[list[str]]:
-    """The SQL of every statement touching api_tokens while the test runs."""
-    seen: list[str] = []
-
-    def record(conn: Any, cursor: Any, statement: str, parameters: Any, context: Any, many: bool) -> None:
-        if "api_tokens" in statement:
-            seen.append(statement)
-
-    event.listen(engine.sync_engine, "before_cursor_execute", record)
-    try:
-        yield seen
-    finally:
-        event.remove(engine.sync_engine, "before_cursor_execute", record)
+def token_statements(engine: AsyncEngine) -> Iterator[TokenStatements]:
+    with captured_statements(engine.sync_engine) as seen:
+        yield TokenStatements(seen)
 
 
 def _client(app: FastAPI) -> httpx.AsyncClient:
@@ -154,18 +158,18 @@ def test_a_negative_time_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 async def test_a_cached_token_is_answered_without_a_query(
-    cached_app: FastAPI, session: AsyncSession, token_statements: list[str]
+    cached_app: FastAPI, session: AsyncSession, token_statements: TokenStatements
 ) -> None:
     lp = await f.provider(session)
     await session.flush()
     async with _client(cached_app) as client:
         assert (await client.get(PATH, headers=lp.headers)).status_code == 200
-        first = list(token_statements)
+        first = token_statements()
         token_statements.clear()
         for _ in range(3):
             assert (await client.get(PATH, headers=lp.headers)).status_code == 200
     assert any("hashed_token" in sql for sql in first), first
-    assert token_statements == []
+    assert token_statements() == []
     assert len(cached_app.state.token_cache) == 1
 
 
@@ -194,14 +198,14 @@ async def test_a_revoked_token_is_refused_once_its_entry_expires(
 
 
 async def test_unknown_tokens_are_not_kept(
-    cached_app: FastAPI, session: AsyncSession, token_statements: list[str]
+    cached_app: FastAPI, session: AsyncSession, token_statements: TokenStatements
 ) -> None:
     raw = f"token-{uuid.uuid4()}"
     async with _client(cached_app) as client:
         for _ in range(3):
             response = await client.get(PATH, headers={"Authorization": f"Bearer {raw}"})
             assert response.status_code == 401
-        assert len(token_statements) == 3  # each unknown token is looked up again
+        assert len(token_statements()) == 3  # each unknown token is looked up again
         assert len(cached_app.state.token_cache) == 0
         # A token created under that value since is admitted at once.
         await f.provider(session, token=raw)
@@ -210,7 +214,7 @@ async def test_unknown_tokens_are_not_kept(
 
 
 async def test_last_use_is_still_recorded_once_a_minute(
-    cached_app: FastAPI, session: AsyncSession, token_statements: list[str]
+    cached_app: FastAPI, session: AsyncSession, token_statements: TokenStatements
 ) -> None:
     lp = await f.provider(session)
     await session.flush()
@@ -228,15 +232,15 @@ async def test_last_use_is_still_recorded_once_a_minute(
         # Within the minute: no write (and, cached, no read either).
         token_statements.clear()
         assert (await client.get(PATH, headers=lp.headers)).status_code == 200
-        assert token_statements == []
+        assert token_statements() == []
         # A minute later (the request's clock moved, the entry still live): one write, no read.
         later = first_use + LAST_USED_GRANULARITY + timedelta(seconds=1)
         headers = lp.headers | {"X-With-Server-Date": later.isoformat()}
         assert (await client.get(PATH, headers=headers)).status_code == 200
-        assert len(token_statements) == 1 and token_statements[0].lstrip().upper().startswith("UPDATE")
+        assert [sql.lstrip().upper()[:6] for sql in token_statements()] == ["UPDATE"]
         recorded = await last_used()
         assert recorded is not None and later <= recorded < later + timedelta(seconds=5)
         # The entry now knows of that use: the next request in that minute writes nothing.
         token_statements.clear()
         assert (await client.get(PATH, headers=headers)).status_code == 200
-        assert token_statements == []
+        assert token_statements() == []

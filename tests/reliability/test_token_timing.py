@@ -27,7 +27,7 @@ from typing import Any
 import httpx
 import pytest
 from fastapi import FastAPI
-from sqlalchemy import event, text
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from app import security
@@ -37,6 +37,7 @@ from app.repositories.tokens import TokenRepository
 from app.security import hash_token
 from tests import factories as f
 from tests.conftest import TEST_HMAC_KEY
+from tests.sql_capture import captured_statements
 
 log = logging.getLogger(__name__)
 SAMPLES = 300
@@ -50,16 +51,8 @@ FIGURES: dict[str, float] = {}
 @pytest.fixture
 def statements(engine: AsyncEngine) -> Iterator[list[tuple[str, Any]]]:
     """Every SQL statement the app sends while the test runs, with its parameters."""
-    seen: list[tuple[str, Any]] = []
-
-    def record(conn: Any, cursor: Any, statement: str, parameters: Any, context: Any, many: bool) -> None:
-        seen.append((statement, parameters))
-
-    event.listen(engine.sync_engine, "before_cursor_execute", record)
-    try:
+    with captured_statements(engine.sync_engine) as seen:
         yield seen
-    finally:
-        event.remove(engine.sync_engine, "before_cursor_execute", record)
 
 
 def raw_client(app: FastAPI) -> httpx.AsyncClient:
