@@ -96,6 +96,52 @@ def cmd_create_token(settings: Settings, provider: str, description: str | None)
     print(raw)
 
 
+async def _revoke_tokens(settings: Settings, url: str, provider: str | None, raw: str | None) -> int:
+    from app.db import create_engine, create_sessionmaker
+    from app.domain.auth import revoke_tokens
+    from app.repositories.tokens import TokenRepository
+
+    engine = create_engine(settings, url)
+    try:
+        async with create_sessionmaker(engine)() as session:
+            bind_actor(session, CLI_ACTOR)
+            repo = TokenRepository(session)
+            provider_id = None
+            if provider is not None:
+                owner = await repo.find_cpd_lead_provider(provider)
+                if owner is None:
+                    raise SystemExit(f"no lead provider named or with id {provider!r}")
+                provider_id = owner.id
+            revoked = await revoke_tokens(
+                repo,
+                settings.token_hmac_key,
+                datetime.now(UTC),
+                raw_token=raw,
+                cpd_lead_provider_id=provider_id,
+            )
+            await session.commit()
+            return len(revoked)
+    finally:
+        await engine.dispose()
+
+
+def cmd_revoke_token(settings: Settings, provider: str | None) -> None:
+    """Revoke every live token of a lead provider, or the one token read from standard input (never
+    from the command line, where it would stay in the shell's history and the process list)."""
+    raw = None
+    if provider is None:
+        raw = sys.stdin.readline().strip()
+        if not raw:
+            raise SystemExit("no token on standard input (or give --provider)")
+    count = asyncio.run(_revoke_tokens(settings, database_url(settings), provider, raw))
+    if count == 0:
+        raise SystemExit("no live token matched: nothing revoked")
+    print(
+        f"{count} token{'s' if count != 1 else ''} revoked; every worker refuses "
+        f"{'them' if count != 1 else 'it'} within {settings.token_cache_ttl:g} s (TOKEN_CACHE_SECONDS)"
+    )
+
+
 async def _statements(settings: Settings, url: str, action: str, statement_id: str | None) -> None:
     import uuid
 
@@ -302,6 +348,11 @@ def main(argv: list[str] | None = None) -> None:
     token = sub.add_parser("create-token", help="create an API token for a lead provider and print it once")
     token.add_argument("provider", help="the CPD lead provider's name or id")
     token.add_argument("--description", default=None)
+    revoke = sub.add_parser(
+        "revoke-token",
+        help="revoke the token given on standard input, or every live token of a lead provider (--provider)",
+    )
+    revoke.add_argument("--provider", default=None, help="the CPD lead provider's name or id")
     statements = sub.add_parser("statements", help="move statements (and their declarations) towards payment")
     statements_sub = statements.add_subparsers(dest="action", required=True)
     statements_sub.add_parser(
@@ -360,6 +411,8 @@ def main(argv: list[str] | None = None) -> None:
         cmd_seed(settings)
     elif args.command == "create-token":
         cmd_create_token(settings, args.provider, args.description)
+    elif args.command == "revoke-token":
+        cmd_revoke_token(settings, args.provider)
     elif args.command == "statements":
         cmd_statements(settings, args.action, getattr(args, "statement_id", None))
     elif args.command == "create-internal-token":

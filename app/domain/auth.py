@@ -224,6 +224,29 @@ async def issue_token(
     return raw
 
 
+async def revoke_tokens(
+    repo: TokenRepository,
+    key: str,
+    now: datetime,
+    *,
+    raw_token: str | None = None,
+    cpd_lead_provider_id: uuid.UUID | None = None,
+) -> list[uuid.UUID]:
+    """Revoke one token (given in clear) or every live token of a lead provider, each with an audit
+    event. A revoked token is refused at once by a worker that looks it up, and by every worker
+    once its cached lookup expires (TokenCache)."""
+    if (raw_token is None) == (cpd_lead_provider_id is None):
+        raise ValueError("revoke either one token or a lead provider's tokens")
+    revoked = await repo.revoke(
+        now,
+        hashed_token=hash_token(raw_token, key) if raw_token is not None else None,
+        cpd_lead_provider_id=cpd_lead_provider_id,
+    )
+    for token_id in revoked:
+        await audit(repo.session, "api_token.revoked", "api_token", token_id)
+    return revoked
+
+
 async def issue_internal_token(
     repo: TokenRepository,
     key: str,

@@ -100,6 +100,25 @@ class TokenRepository:
         condition = CpdLeadProvider.id == ident if ident else CpdLeadProvider.name.ilike(name_or_id)
         return (await self.session.execute(select(CpdLeadProvider).where(condition))).scalar_one_or_none()
 
+    async def revoke(
+        self, now: datetime, *, hashed_token: str | None = None, cpd_lead_provider_id: uuid.UUID | None = None
+    ) -> list[uuid.UUID]:
+        """Mark live tokens revoked: the one with this digest, or every one of this lead provider.
+        Returns the ids of the tokens revoked (already revoked ones are left as they are)."""
+        condition = (
+            ApiToken.hashed_token == hashed_token
+            if hashed_token is not None
+            else ApiToken.cpd_lead_provider_id == cpd_lead_provider_id
+        )
+        revoked = await self.session.execute(
+            update(ApiToken)
+            .where(condition, ApiToken.revoked_at.is_(None))
+            .values(revoked_at=now)
+            .returning(ApiToken.id)
+            .execution_options(synchronize_session=False)
+        )
+        return list(revoked.scalars())
+
     async def school_exists(self, school_id: uuid.UUID) -> bool:
         found = await self.session.execute(select(School.id).where(School.id == school_id))
         return found.first() is not None
