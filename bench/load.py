@@ -68,6 +68,12 @@ def _stat(pid: int) -> list[str] | None:
         return None
 
 
+def load_average() -> str:
+    """The machine's 1, 5 and 15-minute load averages (other work shares the cores)."""
+    with open("/proc/loadavg") as f:
+        return " ".join(f.read().split()[:3])
+
+
 def process_tree(pid: int) -> list[int]:
     """`pid` and its descendants, from one pass over /proc."""
     children: dict[int, list[int]] = {}
@@ -1326,7 +1332,8 @@ async def main_async(args: argparse.Namespace) -> None:
             print(
                 f"server {base}, workers' RSS {server_rss_mb(args.server_pid) or 0:.0f} MB at start; "
                 f"ECF provider {ctx.ecf_token}, NPQ provider {ctx.npq_token}; concurrency {levels}; "
-                f"at most {args.max_requests} requests and {args.max_seconds:.0f}s per line"
+                f"at most {args.max_requests} requests and {args.max_seconds:.0f}s per line; "
+                f"load average {load_average()}"
             )
             await stand_in_for_autovacuum(pool, "before the first scenario")
             for key in args.scenarios.split(","):
@@ -1350,7 +1357,7 @@ async def main_async(args: argparse.Namespace) -> None:
                 for line in ctx.first_last:
                     print(line)
             errors = sum(r.errors for r in ctx.results)
-            print(f"\n{len(ctx.results)} measurements, {errors} errors")
+            print(f"\n{len(ctx.results)} measurements, {errors} errors; load average {load_average()}")
         finally:
             await pool.close()
 
