@@ -10,6 +10,7 @@ import os
 import sys
 from datetime import UTC, date, datetime
 from pathlib import Path
+from typing import Any
 
 from app import embedded_pg
 from app.domain.audit import CLI as CLI_ACTOR
@@ -317,24 +318,29 @@ def cmd_serve(settings: Settings, host: str | None, port: int | None, workers: i
     import uvicorn
 
     from app.observability import clear_multiprocess_dir, log_config
+    from app.serving import balanced, serve_balanced
 
     # Workers inherit the resolved URL, so none of them starts a database of its own.
     os.environ["DATABASE_URL"] = database_url(settings)
     os.environ["ENVIRONMENT"] = settings.environment.value
     get_settings.cache_clear()
     clear_multiprocess_dir()
-    uvicorn.run(
-        "app.asgi:app",
-        host=host or settings.host,
-        port=port or settings.port,
-        workers=workers or settings.workers,
-        timeout_worker_healthcheck=int(settings.worker_healthcheck_timeout_s),
-        log_level=settings.log_level,
-        log_config=log_config(settings.log_level, json=settings.log_json),
+    options: dict[str, Any] = {
+        "host": host or settings.host,
+        "port": port or settings.port,
+        "workers": workers or settings.workers,
+        "timeout_worker_healthcheck": int(settings.worker_healthcheck_timeout_s),
+        "log_level": settings.log_level,
+        "log_config": log_config(settings.log_level, json=settings.log_json),
         # The request-log middleware writes one line per request; uvicorn's would repeat it.
-        access_log=False,
-        proxy_headers=True,
-    )
+        "access_log": False,
+        "proxy_headers": True,
+    }
+    config = uvicorn.Config("app.asgi:app", **options)
+    if balanced(config):
+        serve_balanced(config)  # several workers, each listening on a socket of its own
+    else:
+        uvicorn.run("app.asgi:app", **options)
 
 
 def main(argv: list[str] | None = None) -> None:

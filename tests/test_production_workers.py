@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import socket
 import time
 import uuid
 from collections.abc import AsyncIterator
@@ -17,8 +18,10 @@ import pytest
 import pytest_asyncio
 from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from uvicorn import Config
 
 from app.security import hash_token
+from app.serving import BALANCED_PORTS, balanced, reuse_port_socket
 from tests import factories as f
 from tests.conftest import TEST_HMAC_KEY
 from tests.servers import START_TIMEOUT, Server, free_port, server_env, stop_server
@@ -208,3 +211,87 @@ async def test_serve_starts_the_configured_workers_with_shared_metrics(
             break
         await asyncio.sleep(0.2)
     assert len(pids & workers) >= 2, (pids, workers)
+
+
+def tcp_sockets(port: int, state: str) -> set[int]:
+    """Inodes of this machine's IPv4 TCP sockets on local `port` in `state` (Linux /proc/net/tcp:
+    0A listening, 01 established)."""
+    inodes = set()
+    for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
+        fields = line.split()
+        if int(fields[1].rsplit(":", 1)[1], 16) == port and fields[3] == state:
+            inodes.add(int(fields[9]))
+    return inodes
+
+
+def owners(pids: set[int], inodes: set[int]) -> dict[int, set[int]]:
+    """Which of these socket inodes each of `pids` holds open (the pids holding any)."""
+    held: dict[int, set[int]] = {}
+    for pid in pids:
+        for fd in Path(f"/proc/{pid}/fd").glob("*"):
+            try:
+                target = os.readlink(fd)
+            except OSError:
+                continue
+            if target.startswith("socket:[") and int(target[8:-1]) in inodes:
+                held.setdefault(pid, set()).add(int(target[8:-1]))
+    return held
+
+
+@pytest.mark.skipif(not BALANCED_PORTS, reason="the kernel balances SO_REUSEPORT listeners on Linux only")
+async def test_each_worker_listens_on_its_own_socket_and_takes_its_share_of_connections(
+    committed: async_sessionmaker[AsyncSession], start_server: Any
+) -> None:
+    """Two workers, two listening sockets on the one port, one in each worker; 32 connections
+    opened at once are spread over both (all on one: about 2 in 4 billion by the kernel's hash)."""
+    async with committed() as session:
+        lp = await f.provider(session)
+        await session.commit()
+    server: Server = await start_server(RATE_LIMIT_ENABLED="false")
+    port = int(server.base_url.rsplit(":", 1)[1])
+    deadline = time.monotonic() + START_TIMEOUT
+    listening: dict[int, set[int]] = {}
+    sockets: set[int] = set()
+    while time.monotonic() < deadline:
+        sockets = tcp_sockets(port, "0A")
+        listening = owners(children(server.process.pid), sockets)
+        if len(listening) >= 2:
+            break
+        await asyncio.sleep(0.2)
+    # Two listening sockets, each held by one worker alone (a shared socket is one inode held by
+    # every worker and the supervisor).
+    assert len(sockets) == 2, sockets
+    assert sorted(len(held) for held in listening.values()) == [1, 1], listening
+    assert set.union(*listening.values()) == sockets
+    assert owners({server.process.pid}, sockets) == {}
+
+    limits = httpx.Limits(max_connections=32, max_keepalive_connections=32)
+    async with httpx.AsyncClient(base_url=server.base_url, limits=limits, timeout=30) as client:
+        answers = await asyncio.gather(*(client.get(LIST, headers=lp.headers) for _ in range(32)))
+        assert [r.status_code for r in answers] == [200] * 32
+        served = owners(set(listening), tcp_sockets(port, "01"))
+    assert len(served) == 2 and sum(len(held) for held in served.values()) == 32, served
+
+
+def test_balanced_serving_applies_to_several_workers_on_a_tcp_address() -> None:
+    def config(**values: Any) -> Config:
+        return Config("app.asgi:app", **({"host": "127.0.0.1", "port": 8000} | values))
+
+    assert balanced(config(workers=2)) is BALANCED_PORTS
+    assert not balanced(config(workers=1))
+    assert not balanced(config(workers=2, uds="cpd-api.sock"))
+
+
+def test_worker_sockets_share_a_port_that_a_plain_listener_would_refuse() -> None:
+    first = reuse_port_socket("127.0.0.1", 0)
+    port = first.getsockname()[1]
+    try:
+        second = reuse_port_socket("127.0.0.1", port)
+        second.close()
+    finally:
+        first.close()
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        with pytest.raises(OSError):
+            reuse_port_socket("127.0.0.1", taken.getsockname()[1]).close()
