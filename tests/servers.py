@@ -123,3 +123,20 @@ async def stop_server(server: Server) -> None:
             await server.process.wait()
     if server.reader is not None:
         await asyncio.wait_for(server.reader, 5)
+
+
+async def run_cli(database_url: str, *args: str, stdin: str = "") -> tuple[int, str, str]:
+    """`cpd-api *args` as a separate process on the test database (test environment, the test HMAC
+    key), `stdin` on its standard input: (exit code, standard output, standard error)."""
+    env = os.environ | {"DATABASE_URL": database_url, "ENVIRONMENT": "test", "TOKEN_HMAC_KEY": TEST_HMAC_KEY}
+    process = await asyncio.create_subprocess_exec(
+        str(CLI),
+        *args,
+        env=env,
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    out, err = await asyncio.wait_for(process.communicate(stdin.encode()), START_TIMEOUT)
+    assert process.returncode is not None
+    return process.returncode, out.decode(), err.decode()

@@ -2,29 +2,18 @@
 
 from __future__ import annotations
 
-import asyncio
-import os
-import sys
 from datetime import date, timedelta
-from pathlib import Path
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.models import ParticipantDeclaration, Statement
 from tests import factories as f
-
-CLI = Path(sys.executable).parent / "cpd-api"
+from tests.servers import run_cli
 
 
 async def run(database_url: str, *args: str) -> tuple[int, str, str]:
-    env = os.environ | {"DATABASE_URL": database_url, "ENVIRONMENT": "test"}
-    process = await asyncio.create_subprocess_exec(
-        str(CLI), "statements", *args, env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
-    )
-    out, err = await process.communicate()
-    assert process.returncode is not None
-    return process.returncode, out.decode(), err.decode()
+    return await run_cli(database_url, "statements", *args)
 
 
 async def test_statement_commands(committed: async_sessionmaker[AsyncSession], database_url: str) -> None:

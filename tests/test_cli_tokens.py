@@ -2,11 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import os
-import sys
-from pathlib import Path
-
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -14,24 +9,11 @@ from app.models import ApiToken
 from app.security import hash_token
 from tests import factories as f
 from tests.conftest import TEST_HMAC_KEY
-
-CLI = Path(sys.executable).parent / "cpd-api"
+from tests.servers import run_cli
 
 
 async def run(database_url: str, *args: str, stdin: str = "") -> tuple[int, str, str]:
-    env = os.environ | {"DATABASE_URL": database_url, "ENVIRONMENT": "test", "TOKEN_HMAC_KEY": TEST_HMAC_KEY}
-    process = await asyncio.create_subprocess_exec(
-        str(CLI),
-        "revoke-token",
-        *args,
-        env=env,
-        stdin=asyncio.subprocess.PIPE,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    out, err = await process.communicate(stdin.encode())
-    assert process.returncode is not None
-    return process.returncode, out.decode(), err.decode()
+    return await run_cli(database_url, "revoke-token", *args, stdin=stdin)
 
 
 async def test_revoke_token_commands(committed: async_sessionmaker[AsyncSession], database_url: str) -> None:

@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
-import os
-import sys
 import uuid
 from datetime import date
 from pathlib import Path
@@ -18,18 +15,11 @@ from app.security import hash_token
 from tests import factories as f
 from tests import factories_finance as ff
 from tests.conftest import TEST_HMAC_KEY
-
-CLI = Path(sys.executable).parent / "cpd-api"
+from tests.servers import run_cli
 
 
 async def run(database_url: str, *args: str) -> tuple[int, str, str]:
-    env = os.environ | {"DATABASE_URL": database_url, "ENVIRONMENT": "test", "TOKEN_HMAC_KEY": TEST_HMAC_KEY}
-    process = await asyncio.create_subprocess_exec(
-        str(CLI), *args, env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
-    )
-    out, err = await process.communicate()
-    assert process.returncode is not None
-    return process.returncode, out.decode(), err.decode()
+    return await run_cli(database_url, *args)
 
 
 async def count(maker: async_sessionmaker[AsyncSession], model: type) -> int:

@@ -7,12 +7,8 @@ is never used, even though it was stored after the writer's commit.
 
 from __future__ import annotations
 
-import asyncio
-import os
-import sys
 import uuid
 from datetime import UTC, datetime
-from pathlib import Path
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -24,6 +20,7 @@ from app.repositories.participant_documents import (
     Shape,
 )
 from tests import factories as f
+from tests.servers import run_cli
 
 
 async def _build(committed: async_sessionmaker[AsyncSession]) -> tuple[uuid.UUID, DocumentKey]:
@@ -113,17 +110,9 @@ async def test_pruning_deletes_only_documents_no_page_can_use(
             text("UPDATE users SET full_name = 'Changed' WHERE id = :id"), {"id": changed.user_id}
         )
         await session.commit()
-    env = os.environ | {"DATABASE_URL": database_url, "ENVIRONMENT": "test"}
-    process = await asyncio.create_subprocess_exec(
-        str(Path(sys.executable).parent / "cpd-api"),
-        "prune-participant-documents",
-        env=env,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    out, err = await process.communicate()
-    assert process.returncode == 0, err.decode()
-    assert out.decode().startswith("2 participant documents")
+    code, out, err = await run_cli(database_url, "prune-participant-documents")
+    assert code == 0, err
+    assert out.startswith("2 participant documents")
     async with committed() as session:
         left = await session.execute(text("SELECT key_id FROM ecf_participant_documents"))
         assert set(left.scalars()) == {key.key_id}
