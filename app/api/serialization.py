@@ -40,6 +40,17 @@ def iso_date(value: date | None) -> str | None:
     return value.isoformat() if value is not None else None
 
 
+def day(value: date | None) -> date | str | None:
+    """A date for a JSON body, written as iso_date() writes it (YYYY-MM-DD).
+
+    A plain date is handed to the response renderer as it is: orjson writes the same text without
+    a Python call per value. Anything else (a datetime, a date subclass) goes through iso_date().
+    """
+    if value is None or type(value) is date:
+        return value
+    return iso_date(value)
+
+
 def str_or_none(value: object) -> str | None:
     return None if value is None else str(value)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -20,16 +21,27 @@ def programme_filter(value: str | None) -> str | None:
     return value.strip()
 
 
+@lru_cache(maxsize=1024)
+def _name_parts(name: str) -> tuple[str, str | None]:
+    """(month, year) of a statement's name; names repeat across every provider's statements, so
+    each distinct one is parsed once (a regular expression search per row cost more than the rest
+    of the row's serialisation)."""
+    words = name.split()
+    found = _DIGITS.search(name)
+    return (words[0] if words else "", found.group(0) if found else None)
+
+
+_DIGITS = re.compile(r"\d+")
+
+
 def month(row: StatementRow) -> str:
     """The first word of the statement's name (`"May"` for `"May 2024"`)."""
-    words = row.name.split()
-    return words[0] if words else ""
+    return _name_parts(row.name)[0]
 
 
 def year(row: StatementRow) -> str | None:
     """The first run of digits in the statement's name."""
-    found = re.search(r"\d+", row.name)
-    return found.group(0) if found else None
+    return _name_parts(row.name)[1]
 
 
 def paid(row: StatementRow) -> bool:

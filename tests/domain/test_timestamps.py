@@ -8,7 +8,7 @@ import orjson
 import pytest
 
 from app.api.responses import JSONAPIResponse
-from app.api.serialization import csv_cell, instant, rfc3339
+from app.api.serialization import csv_cell, day, instant, iso_date, rfc3339
 
 LONDON_SUMMER = timezone(timedelta(hours=1))
 
@@ -45,3 +45,18 @@ def test_a_csv_cell_of_an_instant_is_its_rfc3339_text() -> None:
     assert csv_cell(instant(value)) == "2021-05-31T02:22:32Z"
     assert csv_cell(date(2021, 5, 31)) == "2021-05-31"
     assert csv_cell(True) == "true"
+
+
+DAYS = [date(2023, 4, 30), date(999, 1, 2), date(1, 1, 1), date(9999, 12, 31)]
+
+
+@pytest.mark.parametrize("value", DAYS, ids=[d.isoformat() for d in DAYS])
+def test_a_rendered_day_is_the_iso_date_text(value: date) -> None:
+    assert day(value) is value
+    assert orjson.loads(JSONAPIResponse({"on": day(value)}).body) == {"on": iso_date(value)}
+
+
+def test_a_missing_day_is_null_and_a_datetime_is_formatted_as_before() -> None:
+    assert day(None) is None
+    at = datetime(2023, 4, 30, 12, tzinfo=UTC)
+    assert day(at) == iso_date(at)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from app.api.serialization import instant, iso_date, str_or_none
+from app.api.serialization import day, instant, iso_date, str_or_none
 from app.domain import declarations, statements
 from app.domain import ecf_participants as ecf
 from app.domain.ecf_participants import StatusChange, V3Enrolment, V3Participant
@@ -102,8 +102,8 @@ def statement(row: StatementRow) -> dict[str, Any]:
             "year": statements.year(row),
             "type": row.programme,
             "cohort": str(row.cohort_year),
-            "cut_off_date": iso_date(row.deadline_date),
-            "payment_date": iso_date(row.payment_date),
+            "cut_off_date": day(row.deadline_date),
+            "payment_date": day(row.payment_date),
             "paid": statements.paid(row),
             "created_at": instant(row.created_at),
             "updated_at": instant(row.updated_at),
