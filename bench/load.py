@@ -12,6 +12,10 @@ opening of connections):
 For scenarios 1 and 2, "the floor": the same page built by one SQL statement (json_agg) straight on
 the database, timed at concurrency 1 in the same run; the API/floor ratio compares p50s at
 concurrency 1 on the same pages (scenario 2: --floor-samples requests each, spread over the list).
+Scenario 2 also runs, at every concurrency level, each list's floor statements alone on as many
+database connections as clients ("floor ... (database only)"), and `GET /healthz` (no database,
+no token: the HTTP stack alone): what the database, and the transport, give at that concurrency
+on this machine with no application code at all.
 Server RSS is the sum of VmRSS over --server-pid and its descendants.
 
 CPU per request, for each measurement line: the server's (its process tree), the database's (the
@@ -871,6 +875,17 @@ async def floor_p50(pool: asyncpg.Pool, sql: str, cpd_id: str, pages: list[tuple
     return statistics.median(samples) * 1000
 
 
+def floor_job(pool: asyncpg.Pool, sql: str, cpd_id: str, offset: int, limit: int) -> Job:
+    """One floor statement on a connection of `pool`, as a timed job."""
+
+    async def job() -> tuple[bool, str | None]:
+        async with pool.acquire() as conn:
+            page = await conn.fetchval(sql, cpd_id, offset, limit)
+        return page is not None, None if page is not None else "the floor returned no page"
+
+    return job
+
+
 # ---------------------------------------------------------------------------------------------
 
 
@@ -889,6 +904,8 @@ class Context:
     ecf_cpd: str
     npq_token: str
     npq_cpd: str
+    # As many connections as the highest concurrency level, for floors under load (scenario 2).
+    load_pool: asyncpg.Pool | None = None
     results: list[Result] = field(default_factory=list)
     ratios: list[str] = field(default_factory=list)
     first_last: list[str] = field(default_factory=list)
@@ -1030,6 +1047,9 @@ async def scenario_1(ctx: Context) -> None:
 async def scenario_2(ctx: Context) -> None:
     print("\n## Scenario 2: per_page 100 across the whole list, every v3 list endpoint\n")
     print(HEADER)
+    healthz = get_job(ctx.client, f"{ctx.base}/healthz", "")
+    for c in ctx.levels:
+        await ctx.run("GET /healthz (the HTTP stack alone)", c, cycle([healthz]))
     for path, query, ecf in V3_LISTS:
         token = ctx.ecf_token if ecf else ctx.npq_token
         cpd = ctx.ecf_cpd if ecf else ctx.npq_cpd
@@ -1050,6 +1070,10 @@ async def scenario_2(ctx: Context) -> None:
             result = await ctx.run(f"v3 {path} ({pages} pages)", c, cycle(jobs))
             if c == 1:
                 api_c1 = result.pct(50)
+            if path in FLOORS and ctx.load_pool is not None:
+                # The same pages' floor statements alone, c at a time on c connections.
+                floors = [floor_job(ctx.load_pool, FLOORS[path], cpd, (p - 1) * 100, 100) for p in sampled]
+                await ctx.run(f"floor {path} (database only)", c, cycle(floors))
         await first_last(ctx, f"v3 {path} per_page 100", url_for, token, pages)
         if path in FLOORS and api_c1 is not None:
             # The API and the floor on the same pages (spread over the list), the same number of
@@ -1312,6 +1336,14 @@ async def main_async(args: argparse.Namespace) -> None:
         pool = await asyncpg.create_pool(
             args.db_url, min_size=1, max_size=2, server_settings=FLOOR_SERVER_SETTINGS
         )
+        load_pool = None
+        if "2" in args.scenarios.split(","):
+            load_pool = await asyncpg.create_pool(
+                args.db_url,
+                min_size=max(levels),
+                max_size=max(levels),
+                server_settings=FLOOR_SERVER_SETTINGS,
+            )
         try:
             ecf_cpd, npq_cpd = await largest_providers(pool)
             ctx = Context(
@@ -1328,6 +1360,7 @@ async def main_async(args: argparse.Namespace) -> None:
                 ecf_cpd=ecf_cpd,
                 npq_token=token_for(npq_cpd),
                 npq_cpd=npq_cpd,
+                load_pool=load_pool,
             )
             print(
                 f"server {base}, workers' RSS {server_rss_mb(args.server_pid) or 0:.0f} MB at start; "
@@ -1359,6 +1392,8 @@ async def main_async(args: argparse.Namespace) -> None:
             errors = sum(r.errors for r in ctx.results)
             print(f"\n{len(ctx.results)} measurements, {errors} errors; load average {load_average()}")
         finally:
+            if load_pool is not None:
+                await load_pool.close()
             await pool.close()
 
 
