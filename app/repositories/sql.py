@@ -57,7 +57,7 @@ def rows_as(row_type: type[RowT], result: Result[Any]) -> list[RowT]:
     statement and its row type cannot drift apart unnoticed.
     """
     check_columns(row_type, result.keys())
-    return [row_type(*row) for row in result]
+    return [row_type(*row) for row in result.fetchall()]
 
 
 def first_as(row_type: type[RowT], result: Result[Any]) -> RowT | None:
