@@ -18,9 +18,10 @@ from fastapi.routing import APIRoute, iter_route_contexts
 from sqlalchemy import event, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from app.api.deps import is_read_only
+from app.api.deps import finish, is_read_only
 from app.db import create_engine, read_only_sessionmaker
 from app.main import create_app
+from app.models.cohorts import Cohort
 from app.settings import Settings
 from tests import factories as f
 from tests.api.test_declarations_submit import ecf, open_statement, someone
@@ -112,3 +113,33 @@ async def test_reads_run_without_a_transaction_and_exports_and_writes_within_one
         declared = (await session.execute(text("SELECT count(*) FROM participant_declarations"))).scalar_one()
     assert stored >= 1
     assert declared == 1
+
+
+async def test_an_autocommit_session_is_committed_only_when_something_is_pending(
+    engine: AsyncEngine, committed: async_sessionmaker[AsyncSession]
+) -> None:
+    """`finish` skips the commit of a read-only session with nothing pending (its statements have
+    committed as they ran), and commits one holding an ORM object, which would be lost otherwise."""
+    reader = read_only_sessionmaker(async_sessionmaker(engine, expire_on_commit=False))
+    commits: list[AsyncSession] = []
+
+    @event.listens_for(AsyncSession.sync_session_class, "after_commit")
+    def count(session: Any) -> None:
+        commits.append(session)
+
+    try:
+        async with reader() as session:
+            await session.execute(
+                text("INSERT INTO cohorts (id, start_year) VALUES (gen_random_uuid(), 2031)")
+            )
+            await finish(session, autocommit=True)
+        assert commits == []
+        async with reader() as session:
+            session.add(Cohort(start_year=2032))
+            await finish(session, autocommit=True)
+        assert len(commits) == 1
+    finally:
+        event.remove(AsyncSession.sync_session_class, "after_commit", count)
+    async with committed() as session:
+        years = (await session.execute(text("SELECT start_year FROM cohorts ORDER BY 1"))).scalars().all()
+    assert years == [2031, 2032]

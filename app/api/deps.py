@@ -71,21 +71,34 @@ def _request_maker(request: Request) -> async_sessionmaker[AsyncSession]:
     return maker
 
 
+async def finish(session: AsyncSession, *, autocommit: bool) -> None:
+    """Commit a request's work. On an autocommit connection each statement committed as it ran, so
+    only objects still pending in the session need the commit (which flushes them); with none, the
+    commit is skipped, and with it SQLAlchemy's transaction bookkeeping (0.06 of a one-row list's
+    0.9 ms in the worker)."""
+    if autocommit and not (session.new or session.dirty or session.deleted):
+        return
+    await session.commit()
+
+
 async def _session(request: Request) -> AsyncIterator[AsyncSession]:
     """One session per request, committed once when the endpoint returns.
 
     Used with scope="function" so the commit happens before the response is sent:
     a failed commit becomes an error response, never a success that was not stored.
     A successful write request always leaves an audit event (see audit_unrecorded_write).
-    Read-only endpoints (see `read_only`) get an autocommit session, whose commit is a no-op.
+    Read-only endpoints (see `read_only`) get an autocommit session, committed only if something
+    is pending in it (see `finish`).
     """
-    async with _request_maker(request)() as session:
+    maker = _request_maker(request)
+    autocommit = maker is not request.app.state.sessionmaker
+    async with maker() as session:
         try:
             yield session
             if request.method in WRITE_METHODS:
                 route = getattr(request.scope.get("route"), "path", request.url.path)
                 await audit_unrecorded_write(session, request.method, route)
-            await session.commit()
+            await finish(session, autocommit=autocommit)
         except DomainError as exc:
             # A refused request may still leave an audit trail (e.g. the declaration attempts log).
             await (session.commit() if exc.keep_writes else session.rollback())
