@@ -133,11 +133,8 @@ class SchoolService:
             return []
         if filters.urn is not None and "\x00" in filters.urn:
             return []  # no URN holds a NUL (and PostgreSQL text cannot)
-        cohort_id = await self.repo.cohort_id(year)
-        if cohort_id is None:
-            return []
         rows = await self.repo.list_for_cohort(
-            cohort_id,
+            year,
             ELIGIBILITY,
             filters,
             order_by=parse_sort(sort, SCHOOL_SORTABLE, DEFAULT_ORDER),

@@ -80,16 +80,9 @@ class SchoolRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
-    async def cohort_id(self, start_year: int) -> uuid.UUID | None:
-        sql = "SELECT id FROM cohorts WHERE start_year = :start_year"
-        found: uuid.UUID | None = (
-            await self.session.execute(text(sql), {"start_year": start_year})
-        ).scalar_one_or_none()
-        return found
-
     async def list_for_cohort(
         self,
-        cohort_id: uuid.UUID,
+        start_year: int,
         eligibility: SchoolEligibility,
         filters: SchoolFilters,
         *,
@@ -97,13 +90,15 @@ class SchoolRepository:
         page: Page,
         school_id: uuid.UUID | None = None,
     ) -> list[SchoolRow]:
-        """Schools visible in the cohort: eligible and not CIP-only, or partnered in the cohort.
+        """Schools visible in the cohort starting in `start_year`: eligible and not CIP-only, or
+        partnered in the cohort; none when no cohort starts that year.
 
         A partnership makes a school visible when it is unchallenged and not an internal
-        `relationship` record, whichever provider holds it.
+        `relationship` record, whichever provider holds it. The cohort is looked up in the same
+        statement (a round trip less than asking for it first).
         """
         params: dict[str, Any] = {
-            "cohort_id": cohort_id,
+            "start_year": start_year,
             "open_status_codes": list(eligibility.open_status_codes),
             "eligible_type_codes": list(eligibility.eligible_type_codes),
             "cip_only_type_codes": list(eligibility.cip_only_type_codes),
@@ -111,14 +106,15 @@ class SchoolRepository:
             "offset": page.offset,
         }
         where = [
+            "EXISTS (SELECT 1 FROM cohort)",
             f"""(
                 (({_ELIGIBLE}) AND ({_NOT_CIP_ONLY}))
                 OR EXISTS (
                     SELECT 1 FROM partnerships p
-                     WHERE p.school_id = s.id AND p.cohort_id = :cohort_id
+                     WHERE p.school_id = s.id AND p.cohort_id = (SELECT id FROM cohort)
                        AND {_UNCHALLENGED} AND NOT p.relationship
                 )
-            )"""
+            )""",
         ]
         if filters.urn is not None:
             params["urn"] = filters.urn
@@ -135,7 +131,8 @@ class SchoolRepository:
             params["school_id"] = school_id
             where.append("s.id = :school_id")
         sql = f"""
-            WITH page AS (
+            WITH cohort AS (SELECT id FROM cohorts WHERE start_year = :start_year),
+            page AS (
                 SELECT s.id FROM schools s
                  WHERE {" AND ".join(where)}
                  ORDER BY {_order_sql(order_by, "s")}
@@ -145,11 +142,11 @@ class SchoolRepository:
                    sc.induction_programme_choice, sc.updated_at AS school_cohort_updated_at,
                    EXISTS (
                        SELECT 1 FROM partnerships p
-                        WHERE p.school_id = s.id AND p.cohort_id = :cohort_id AND {_UNCHALLENGED}
+                        WHERE p.school_id = s.id AND p.cohort_id = (SELECT id FROM cohort) AND {_UNCHALLENGED}
                    ) AS in_partnership
               FROM page
               JOIN schools s ON s.id = page.id
-              LEFT JOIN school_cohorts sc ON sc.school_id = s.id AND sc.cohort_id = :cohort_id
+              LEFT JOIN school_cohorts sc ON sc.school_id = s.id AND sc.cohort_id = (SELECT id FROM cohort)
              ORDER BY {_order_sql(order_by, "s")}
         """
         return rows_as(SchoolRow, await self.session.execute(text(sql), params))
