@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta, timezone
 import pytest
 from starlette.requests import Request
 
-from app.api.deps import get_clock
+from app.api.deps import clock_for
 from app.api.query import (
     PAGINATION_ERROR,
     ListQuery,
@@ -241,24 +241,24 @@ TEST_SETTINGS = Settings(environment=Environment.TEST)
 PRODUCTION_SETTINGS = Settings(environment=Environment.PRODUCTION, token_hmac_key="x" * 32)
 
 
-async def test_server_date_moves_the_clock_outside_production() -> None:
-    clock = await get_clock(with_server_date("2030-01-01T00:00:00Z"), TEST_SETTINGS)
+def test_server_date_moves_the_clock_outside_production() -> None:
+    clock = clock_for(with_server_date("2030-01-01T00:00:00Z"), TEST_SETTINGS)
     assert abs(clock.now() - datetime(2030, 1, 1, tzinfo=UTC)) < timedelta(seconds=5)
 
 
-async def test_without_the_header_the_clock_is_the_system_clock() -> None:
-    assert await get_clock(Request({"type": "http", "headers": []}), TEST_SETTINGS) is SYSTEM_CLOCK
+def test_without_the_header_the_clock_is_the_system_clock() -> None:
+    assert clock_for(Request({"type": "http", "headers": []}), TEST_SETTINGS) is SYSTEM_CLOCK
 
 
-async def test_production_ignores_the_server_date() -> None:
-    assert await get_clock(with_server_date("2030-01-01T00:00:00Z"), PRODUCTION_SETTINGS) is SYSTEM_CLOCK
+def test_production_ignores_the_server_date() -> None:
+    assert clock_for(with_server_date("2030-01-01T00:00:00Z"), PRODUCTION_SETTINGS) is SYSTEM_CLOCK
 
 
-async def test_production_ignores_even_an_unparseable_server_date() -> None:
-    assert await get_clock(with_server_date("next tuesday"), PRODUCTION_SETTINGS) is SYSTEM_CLOCK
+def test_production_ignores_even_an_unparseable_server_date() -> None:
+    assert clock_for(with_server_date("next tuesday"), PRODUCTION_SETTINGS) is SYSTEM_CLOCK
 
 
-async def test_unparseable_server_date_is_a_bad_request() -> None:
+def test_unparseable_server_date_is_a_bad_request() -> None:
     with pytest.raises(BadRequest) as raised:
-        await get_clock(with_server_date("next tuesday"), TEST_SETTINGS)
+        clock_for(with_server_date("next tuesday"), TEST_SETTINGS)
     assert raised.value.detail == "The 'X-With-Server-Date' header must be an ISO 8601 date and time"

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta, timezone
 import pytest
 from starlette.requests import Request
 
-from app.api.deps import get_clock
+from app.api.deps import clock_for
 from app.api.query import parse_iso8601, ruby_to_i
 from app.clock import SYSTEM_CLOCK
 from app.domain.ecf_participants import parse_v3_sort, v1_status
@@ -83,12 +83,12 @@ def _request(header: str) -> Request:
     return Request({"type": "http", "headers": [(b"x-with-server-date", header.encode())]})
 
 
-async def test_clock_travels_outside_production_only() -> None:
+def test_clock_travels_outside_production_only() -> None:
     sandbox = Settings(environment=Environment.SANDBOX)
     production = Settings(environment=Environment.PRODUCTION, token_hmac_key="k" * 40)
-    travelled = await get_clock(_request("2030-01-01T00:00:00Z"), sandbox)
+    travelled = clock_for(_request("2030-01-01T00:00:00Z"), sandbox)
     assert abs(travelled.now() - datetime(2030, 1, 1, tzinfo=UTC)) < timedelta(seconds=5)
-    assert await get_clock(_request("2030-01-01T00:00:00Z"), production) is SYSTEM_CLOCK
+    assert clock_for(_request("2030-01-01T00:00:00Z"), production) is SYSTEM_CLOCK
 
 
 def test_production_refuses_the_default_token_key() -> None:
