@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app import metrics
 from app.api.docs import install_docs
-from app.api.errors import install_error_handlers
+from app.api.errors import UNAUTHORISED_BODY, install_error_handlers
 from app.api.internal.routes import router as internal_router
 from app.api.responses import JSONAPIResponse
 from app.api.sandbox import router as sandbox_router
@@ -25,6 +25,7 @@ from app.domain.auth import TokenCache
 from app.middleware import install_middleware
 from app.middleware.rate_limit import Counter, PostgresCounter, RateLimiter, RedisCounter
 from app.observability import readiness
+from app.security import bearer_matches
 from app.settings import Settings, get_settings
 
 log = logging.getLogger("cpd_api")
@@ -153,8 +154,12 @@ def create_app(
         )
 
     @app.get("/metrics", include_in_schema=False)
-    async def prometheus_metrics() -> Response:
-        """Prometheus exposition (every worker's, in multiprocess mode)."""
+    async def prometheus_metrics(request: Request) -> Response:
+        """Prometheus exposition (every worker's, in multiprocess mode); with METRICS_TOKEN set,
+        for that bearer token only."""
+        token = settings.metrics_token
+        if token is not None and not bearer_matches(request.headers.get("authorization"), token):
+            return JSONAPIResponse(UNAUTHORISED_BODY, status_code=401, headers={"WWW-Authenticate": "Bearer"})
         body, content_type = metrics.render()
         return Response(body, media_type=content_type)
 

@@ -29,3 +29,9 @@ def parse_authorization(header: str | None) -> str | None:
         value = value[len("token=") :]
     value = value.split(",")[0].strip().strip('"')
     return value or None
+
+
+def bearer_matches(header: str | None, expected: str) -> bool:
+    """The Authorization header carries `expected` (compared in constant time)."""
+    presented = parse_authorization(header)
+    return presented is not None and hmac.compare_digest(presented.encode(), expected.encode())

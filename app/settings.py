@@ -6,7 +6,7 @@ from datetime import date
 from enum import StrEnum
 from functools import lru_cache
 
-from pydantic import AliasChoices, BaseModel, Field, model_validator
+from pydantic import AliasChoices, BaseModel, Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_TOKEN_HMAC_KEY = "development-only-token-key-change-me"  # noqa: S105 (refused in production)
@@ -93,9 +93,17 @@ class Settings(BaseSettings):
     # check in time; uvicorn's 5 s default killed busy workers (and their in-flight requests) under
     # bursts of 2000-record pages. A hung worker is still replaced, later.
     worker_healthcheck_timeout_s: float = Field(default=30.0, gt=0)
+    # When set, GET /metrics answers only `Authorization: Bearer <METRICS_TOKEN>` (Prometheus'
+    # `authorization` scrape setting); unset or empty, it answers anyone who can reach it.
+    metrics_token: str | None = None
     log_level: str = "info"
     # One JSON object per log line (production default); plain text is easier to read locally.
     log_json: bool = True
+
+    @field_validator("metrics_token", mode="after")
+    @classmethod
+    def _empty_is_unset(cls, value: str | None) -> str | None:
+        return value or None
 
     @model_validator(mode="after")
     def _refuse_default_secrets_in_production(self) -> Settings:

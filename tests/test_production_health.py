@@ -141,6 +141,36 @@ async def test_metrics_exposes_request_latency_by_route_template_method_and_stat
         assert f"# TYPE {name.removesuffix('_total')}" in body
 
 
+async def test_with_a_metrics_token_only_that_bearer_reads_the_metrics(
+    settings: Settings, sessionmaker: async_sessionmaker[AsyncSession]
+) -> None:
+    app = create_app(
+        settings.model_copy(update={"metrics_token": "scrape-secret"}), sessionmaker=sessionmaker
+    )
+    async with raw_client(app) as client:
+        for authorization in (
+            None,
+            "Bearer wrong",
+            "scrape-secret",
+            "Bearer scrape-secret2",
+            "Bearer ambition-token",
+        ):
+            headers = {} if authorization is None else {"Authorization": authorization}
+            refused = await client.get("/metrics", headers=headers)
+            assert refused.status_code == 401, authorization
+            assert refused.json() == {"error": "HTTP Token: Access denied"}
+            assert refused.headers["www-authenticate"] == "Bearer"
+            assert "cpd_api" not in refused.text
+        allowed = await client.get("/metrics", headers={"Authorization": "Bearer scrape-secret"})
+        assert allowed.status_code == 200
+        assert "# TYPE cpd_api_http_request_duration_seconds histogram" in allowed.text
+
+
+def test_an_empty_metrics_token_leaves_the_metrics_open() -> None:
+    assert Settings(metrics_token="").metrics_token is None
+    assert Settings(metrics_token="s3cret").metrics_token == "s3cret"
+
+
 @pytest.mark.parametrize("version", ["v1", "v2", "v3"])
 async def test_declarations_created_and_voided_are_counted(
     client: httpx.AsyncClient, session: AsyncSession, version: str
