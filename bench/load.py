@@ -207,10 +207,12 @@ async def run_jobs(
     max_seconds: float,
     processes: Processes | None,
     warmup: int = 0,
+    min_seconds: float = 0.0,
 ) -> Result:
     """Run jobs from `next_job` on `concurrency` workers until a bound; `warmup` jobs first, all at
     once and untimed (their errors still count), so the timed requests find the client's
-    connections open and the server's connections and caches in use."""
+    connections open and the server's connections and caches in use. With `min_seconds`, the line
+    goes on past `max_requests` until that long has passed (still within `max_seconds`)."""
     result = Result(name, concurrency)
     warm = [j for j in (next_job() for _ in range(warmup)) if j is not None]
     for outcome in await asyncio.gather(*(j() for j in warm), return_exceptions=True):
@@ -219,11 +221,12 @@ async def run_jobs(
             result.errors += 1
             result.first_error = result.first_error or error
     deadline = time.perf_counter() + max_seconds
+    long_enough = time.perf_counter() + min(min_seconds, max_seconds)
     issued = 0
 
     async def worker() -> None:
         nonlocal issued
-        while issued < max_requests and time.perf_counter() < deadline:
+        while (issued < max_requests or time.perf_counter() < long_enough) and time.perf_counter() < deadline:
             job = next_job()
             if job is None:
                 return
@@ -899,6 +902,9 @@ class Context:
     max_requests: int
     post_requests: int
     max_seconds: float
+    # Read lines run at least this long (a line of 200 fast requests at 32 clients lasts a fifth
+    # of a second, and its p95 is a handful of answers).
+    min_seconds: float
     floor_samples: int
     ecf_token: str
     ecf_cpd: str
@@ -934,6 +940,7 @@ class Context:
             max_seconds=self.max_seconds,
             processes=self.processes,
             warmup=c if warm else 0,
+            min_seconds=self.min_seconds if warm else 0.0,
         )
         self.emit(result)
         return result
@@ -1355,6 +1362,7 @@ async def main_async(args: argparse.Namespace) -> None:
                 max_requests=args.max_requests,
                 post_requests=args.post_requests,
                 max_seconds=args.max_seconds,
+                min_seconds=args.min_seconds,
                 floor_samples=args.floor_samples,
                 ecf_token=token_for(ecf_cpd),
                 ecf_cpd=ecf_cpd,
@@ -1412,6 +1420,12 @@ def main() -> None:
         "--post-requests", type=int, default=2000, help="per declaration POST (and void) line"
     )
     parser.add_argument("--max-seconds", type=float, default=20.0, help="per measurement line")
+    parser.add_argument(
+        "--min-seconds",
+        type=float,
+        default=0.0,
+        help="read lines go on past --max-requests until this long (within --max-seconds)",
+    )
     parser.add_argument(
         "--floor-samples",
         type=int,
