@@ -95,7 +95,8 @@ class SchoolRepository:
 
         A partnership makes a school visible when it is unchallenged and not an internal
         `relationship` record, whichever provider holds it. The cohort is looked up in the same
-        statement (a round trip less than asking for it first).
+        statement (a round trip less than asking for it first); joined to it, an unknown year
+        lists nothing.
         """
         params: dict[str, Any] = {
             "start_year": start_year,
@@ -106,12 +107,11 @@ class SchoolRepository:
             "offset": page.offset,
         }
         where = [
-            "EXISTS (SELECT 1 FROM cohort)",
             f"""(
                 (({_ELIGIBLE}) AND ({_NOT_CIP_ONLY}))
                 OR EXISTS (
                     SELECT 1 FROM partnerships p
-                     WHERE p.school_id = s.id AND p.cohort_id = (SELECT id FROM cohort)
+                     WHERE p.school_id = s.id AND p.cohort_id = c.id
                        AND {_UNCHALLENGED} AND NOT p.relationship
                 )
             )""",
@@ -133,7 +133,7 @@ class SchoolRepository:
         sql = f"""
             WITH cohort AS (SELECT id FROM cohorts WHERE start_year = :start_year),
             page AS (
-                SELECT s.id FROM schools s
+                SELECT s.id FROM cohort c, schools s
                  WHERE {" AND ".join(where)}
                  ORDER BY {_order_sql(order_by, "s")}
                  LIMIT :limit OFFSET :offset
@@ -142,11 +142,12 @@ class SchoolRepository:
                    sc.induction_programme_choice, sc.updated_at AS school_cohort_updated_at,
                    EXISTS (
                        SELECT 1 FROM partnerships p
-                        WHERE p.school_id = s.id AND p.cohort_id = (SELECT id FROM cohort) AND {_UNCHALLENGED}
+                        WHERE p.school_id = s.id AND p.cohort_id = c.id AND {_UNCHALLENGED}
                    ) AS in_partnership
               FROM page
               JOIN schools s ON s.id = page.id
-              LEFT JOIN school_cohorts sc ON sc.school_id = s.id AND sc.cohort_id = (SELECT id FROM cohort)
+             CROSS JOIN cohort c
+              LEFT JOIN school_cohorts sc ON sc.school_id = s.id AND sc.cohort_id = c.id
              ORDER BY {_order_sql(order_by, "s")}
         """
         return rows_as(SchoolRow, await self.session.execute(text(sql), params))
