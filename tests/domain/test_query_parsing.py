@@ -241,8 +241,9 @@ TEST_SETTINGS = Settings(environment=Environment.TEST)
 PRODUCTION_SETTINGS = Settings(environment=Environment.PRODUCTION, token_hmac_key="x" * 32)
 
 
-def test_server_date_moves_the_clock_outside_production() -> None:
-    clock = clock_for(with_server_date("2030-01-01T00:00:00Z"), TEST_SETTINGS)
+@pytest.mark.parametrize("environment", [Environment.TEST, Environment.SANDBOX, Environment.DEVELOPMENT])
+def test_server_date_moves_the_clock_outside_production(environment: Environment) -> None:
+    clock = clock_for(with_server_date("2030-01-01T00:00:00Z"), Settings(environment=environment))
     assert abs(clock.now() - datetime(2030, 1, 1, tzinfo=UTC)) < timedelta(seconds=5)
 
 

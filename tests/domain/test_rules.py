@@ -1,15 +1,12 @@
-"""Pure rules: timestamp and integer parsing as the contract defines them, statuses, sorting, the clock."""
+"""Pure rules: timestamp and integer parsing as the contract defines them, statuses, sorting, settings."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
-from starlette.requests import Request
 
-from app.api.deps import clock_for
 from app.api.query import parse_iso8601, ruby_to_i
-from app.clock import SYSTEM_CLOCK
 from app.domain.ecf_participants import parse_v3_sort, v1_status
 from app.domain.errors import ValidationFailed
 from app.settings import Environment, Settings
@@ -77,18 +74,6 @@ def test_v1_status(status: str, expected: str) -> None:
 )
 def test_v3_sort(sort: str | None, expected: list[tuple[str, bool]]) -> None:
     assert parse_v3_sort(sort) == expected
-
-
-def _request(header: str) -> Request:
-    return Request({"type": "http", "headers": [(b"x-with-server-date", header.encode())]})
-
-
-def test_clock_travels_outside_production_only() -> None:
-    sandbox = Settings(environment=Environment.SANDBOX)
-    production = Settings(environment=Environment.PRODUCTION, token_hmac_key="k" * 40)
-    travelled = clock_for(_request("2030-01-01T00:00:00Z"), sandbox)
-    assert abs(travelled.now() - datetime(2030, 1, 1, tzinfo=UTC)) < timedelta(seconds=5)
-    assert clock_for(_request("2030-01-01T00:00:00Z"), production) is SYSTEM_CLOCK
 
 
 def test_production_refuses_the_default_token_key() -> None:
