@@ -198,6 +198,25 @@ async def test_refusals_are_counted_in_metrics(limited_app: FastAPI, session: As
     assert sample("cpd_api_rate_limited_total") == before + 2
 
 
+async def test_refusals_are_logged_and_timed_under_the_route_asked_for(
+    limited_app: FastAPI, session: AsyncSession, caplog: pytest.LogCaptureFixture
+) -> None:
+    lp = await f.provider(session)
+    one = f"{LIST}/{uuid.uuid4()}"
+    labels = {"route": f"{LIST}/{{id}}", "method": "GET", "status": "429"}
+    before = sample("cpd_api_http_request_duration_seconds_count", labels)
+    async with client_for(limited_app) as client:
+        assert await statuses(client, 3, **lp.headers) == [200, 200, 200]
+        with caplog.at_level(logging.INFO, logger="cpd_api.request"):
+            assert await statuses(client, 1, one, **lp.headers) == [429]
+            assert await statuses(client, 1, "/api/v3/no-such-thing", **lp.headers) == [429]
+            assert await statuses(client, 1, LIST + "?page[per_page]=1", **lp.headers) == [429]
+    logged = [(r.route, r.status) for r in caplog.records if r.name == "cpd_api.request"]  # type: ignore[attr-defined]
+    # A path no route takes stays unmatched, as it is when it gets through.
+    assert logged == [(f"{LIST}/{{id}}", 429), (None, 429), (LIST, 429)]
+    assert sample("cpd_api_http_request_duration_seconds_count", labels) == before + 1
+
+
 async def test_default_limit_is_1000_per_5_minutes_and_request_1001_is_refused(
     sessionmaker: async_sessionmaker[AsyncSession], session: AsyncSession, clock: FakeClock
 ) -> None:

@@ -3,6 +3,8 @@
 Logged: request id, method, route *template* (`/api/v3/participants/ecf/{id}`, never the raw path
 or its query string, which can carry personal data), status, duration in ms and, once the token was
 accepted, the provider's name. Never logged: headers (so never the Authorization token) or bodies.
+A request refused before routing (the rate limiter's 429) is logged with the template of the route
+it asked for, looked up among the app's API routes; a path no route takes stays unmatched.
 
 `X-Request-Id` is taken from the client when it looks like an id (letters, digits and `._:-`, at
 most 128 characters), else a new one is made; either way it is echoed on the response and put back
@@ -15,7 +17,11 @@ import logging
 import re
 import time
 import uuid
+from typing import Any
 
+from fastapi.routing import APIRoute, iter_route_contexts
+from starlette._utils import get_route_path
+from starlette.routing import compile_path
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.metrics import observe_request
@@ -34,6 +40,32 @@ def request_id_of(scope: Scope) -> bytes:
                 return given
             break
     return uuid.uuid4().hex.encode()
+
+
+def _route_table(app: Any) -> list[tuple[re.Pattern[str], frozenset[str], str]]:
+    """(pattern, methods, template) of every API route of `app`, built once per app."""
+    table: list[tuple[re.Pattern[str], frozenset[str], str]] | None = getattr(app.state, "route_table", None)
+    if table is None:
+        table = [
+            (compile_path(context.path_format)[0], frozenset(context.methods or ()), context.path_format)
+            for context in iter_route_contexts(app.routes)
+            if isinstance(context.original_route, APIRoute) and context.path_format
+        ]
+        app.state.route_table = table
+    return table
+
+
+def route_template(scope: Scope) -> str | None:
+    """The template of the API route that would take this request, if any (for requests answered
+    before routing: everything else has its route in the scope)."""
+    app = scope.get("app")
+    if app is None:
+        return None
+    path, method = get_route_path(scope), scope["method"]
+    for pattern, methods, template in _route_table(app):
+        if method in methods and pattern.match(path):
+            return template
+    return None
 
 
 class RequestLogMiddleware:
@@ -66,6 +98,8 @@ class RequestLogMiddleware:
         finally:  # an exception before the response started is logged as the 500 it becomes
             seconds = time.perf_counter() - started
             route = getattr(scope.get("route"), "path", None)
+            if route is None and status != 404:  # refused before routing (429)
+                route = route_template(scope)
             method: str = scope["method"]
             observe_request(method, route, status, seconds)
             log.info(
