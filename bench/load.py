@@ -892,6 +892,24 @@ def floor_job(pool: asyncpg.Pool, sql: str, cpd_id: str, offset: int, limit: int
 # ---------------------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class Replay:
+    """The replay server: the service answering stored pages with no database work (its lines are
+    what a page would cost this machine if building it cost nothing)."""
+
+    base: str
+    processes: Processes
+    directory: Path
+
+    async def store(self, client: Client, url: str, token: str, name: str) -> str:
+        """Store the API's answer at `url` under `name`; the replay URL that answers it."""
+        reply = await client.get(url, token)
+        if reply.status_code != 200:
+            raise SystemExit(f"GET {url} -> {reply.status_code}: cannot store it for the replay server")
+        (self.directory / f"{name}.json").write_bytes(reply.body)
+        return f"{self.base}/bench/replay/{name}"
+
+
 @dataclass
 class Context:
     base: str
@@ -912,6 +930,8 @@ class Context:
     npq_cpd: str
     # As many connections as the highest concurrency level, for floors under load (scenario 2).
     load_pool: asyncpg.Pool | None = None
+    # The replay server (bench/replay_app.py): its base URL, processes and page directory.
+    replay: Replay | None = None
     results: list[Result] = field(default_factory=list)
     ratios: list[str] = field(default_factory=list)
     first_last: list[str] = field(default_factory=list)
@@ -930,15 +950,17 @@ class Context:
         limit: int | None = None,
         *,
         warm: bool = True,
+        processes: Processes | None = None,
     ) -> Result:
-        """One measurement line; reads are preceded by one untimed request per client (`warm`)."""
+        """One measurement line; reads are preceded by one untimed request per client (`warm`).
+        CPU is counted for `processes` (by default the API server's and the database's)."""
         result = await run_jobs(
             name,
             c,
             source,
             max_requests=limit or self.max_requests,
             max_seconds=self.max_seconds,
-            processes=self.processes,
+            processes=processes or self.processes,
             warmup=c if warm else 0,
             min_seconds=self.min_seconds if warm else 0.0,
         )
@@ -1070,6 +1092,10 @@ async def scenario_2(ctx: Context) -> None:
         # samples deep offsets.
         sampled = spread(pages, ctx.max_requests)
         jobs = [get_job(ctx.client, url_for(p), token) for p in sampled]
+        replayed: Job | None = None
+        if ctx.replay is not None:
+            name = path.replace("/", "_").replace("-", "_")
+            replayed = get_job(ctx.client, await ctx.replay.store(ctx.client, url_for(1), token, name), token)
         api_c1: float | None = None
         for c in ctx.levels:
             # The sampled pages in turn, as often as the bounds allow (a list of a few pages is
@@ -1081,6 +1107,15 @@ async def scenario_2(ctx: Context) -> None:
                 # The same pages' floor statements alone, c at a time on c connections.
                 floors = [floor_job(ctx.load_pool, FLOORS[path], cpd, (p - 1) * 100, 100) for p in sampled]
                 await ctx.run(f"floor {path} (database only)", c, cycle(floors))
+            if replayed is not None and ctx.replay is not None:
+                # The list's first page as stored bytes, through the whole service but the page's
+                # own database work and rendering.
+                await ctx.run(
+                    f"replay {path} (page 1, no database)",
+                    c,
+                    cycle([replayed]),
+                    processes=ctx.replay.processes,
+                )
         await first_last(ctx, f"v3 {path} per_page 100", url_for, token, pages)
         if path in FLOORS and api_c1 is not None:
             # The API and the floor on the same pages (spread over the list), the same number of
@@ -1370,6 +1405,12 @@ async def main_async(args: argparse.Namespace) -> None:
                 npq_cpd=npq_cpd,
                 load_pool=load_pool,
             )
+            if args.replay_port is not None:
+                ctx.replay = Replay(
+                    f"http://{args.host}:{args.replay_port}",
+                    Processes(args.replay_pid, ctx.processes.database),
+                    Path(args.replay_dir),
+                )
             print(
                 f"server {base}, workers' RSS {server_rss_mb(args.server_pid) or 0:.0f} MB at start; "
                 f"ECF provider {ctx.ecf_token}, NPQ provider {ctx.npq_token}; concurrency {levels}; "
@@ -1413,6 +1454,16 @@ def main() -> None:
     parser.add_argument("--port", type=int, default=8765)
     parser.add_argument("--db-url", default=os.environ.get("BENCH_DATABASE_URL", DEFAULT_DB_URL))
     parser.add_argument("--server-pid", type=int, default=None, help="the server's master pid (RSS)")
+    parser.add_argument(
+        "--replay-port",
+        type=int,
+        default=None,
+        help="bench/replay_app.py's port: scenario 2 then adds each list's replay lines",
+    )
+    parser.add_argument("--replay-pid", type=int, default=None, help="the replay server's master pid")
+    parser.add_argument(
+        "--replay-dir", default="bench/.data/replay", help="where the replay server reads stored pages"
+    )
     parser.add_argument("--concurrency", default="1,8,32,64")
     parser.add_argument("--scenarios", default="1,2,3,4,5")
     parser.add_argument("--max-requests", type=int, default=200, help="per measurement line")
@@ -1432,7 +1483,9 @@ def main() -> None:
         default=10,
         help="floor statements, and first/last page requests, per page",
     )
-    asyncio.run(main_async(parser.parse_args()))
+    args = parser.parse_args()
+    Path(args.replay_dir).mkdir(parents=True, exist_ok=True)
+    asyncio.run(main_async(args))
 
 
 if __name__ == "__main__":

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Benchmark end to end: create, migrate and seed the bench database at a scale, start `cpd-api serve`
-# with N workers on 127.0.0.1 (sandbox, rate limits off), run the load driver, stop the server.
+# with N workers on 127.0.0.1 (sandbox, rate limits off) and the replay server beside it (port + 1),
+# run the load driver, stop both.
 #   bench/run.sh [--scale 0.05] [--workers 2] [--port 8765] [--database cpd_api_bench] [--no-seed]
 #                [load.py options...]
 # PYTHON (default .venv/bin/python) picks the interpreter; the app is imported from this checkout
@@ -39,13 +40,29 @@ DATABASE_URL="$DB_URL" ENVIRONMENT=sandbox RATE_LIMIT_ENABLED=false WEB_CONCURRE
   LOG_LEVEL=warning PROMETHEUS_MULTIPROC_DIR="$PWD/bench/.data/metrics" \
   $PY -c "import sys; from app.cli import main; sys.argv[0] = 'cpd-api'; sys.exit(main())" serve --host 127.0.0.1 --port "$PORT" >"$LOG" 2>&1 &
 SERVER_PID=$!
-trap 'kill "$SERVER_PID" 2>/dev/null || true; wait "$SERVER_PID" 2>/dev/null || true' EXIT
+# Beside it, the same service with a route that answers stored pages (bench/replay_app.py): the
+# scenario 2 ceiling lines; its metrics go to a directory of its own, emptied here.
+REPLAY_PORT=$((PORT + 1))
+mkdir -p bench/.data/replay bench/.data/replay-metrics
+rm -f bench/.data/replay-metrics/*
+DATABASE_URL="$DB_URL" ENVIRONMENT=sandbox RATE_LIMIT_ENABLED=false LOG_LEVEL=warning \
+  PROMETHEUS_MULTIPROC_DIR="$PWD/bench/.data/replay-metrics" BENCH_REPLAY_DIR="$PWD/bench/.data/replay" \
+  $PY bench/replay_app.py --port "$REPLAY_PORT" --workers "$WORKERS" >bench/.data/replay.log 2>&1 &
+REPLAY_PID=$!
+stop() {
+  kill "$SERVER_PID" "$REPLAY_PID" 2>/dev/null || true
+  wait "$SERVER_PID" "$REPLAY_PID" 2>/dev/null || true
+}
+trap stop EXIT
 
-for _ in $(seq 1 60); do
-  if curl -sf "http://127.0.0.1:$PORT/healthz" >/dev/null; then break; fi
-  sleep 0.5
+for port in "$PORT" "$REPLAY_PORT"; do
+  for _ in $(seq 1 60); do
+    if curl -sf "http://127.0.0.1:$port/healthz" >/dev/null; then break; fi
+    sleep 0.5
+  done
+  curl -sf "http://127.0.0.1:$port/healthz" >/dev/null || { echo "server on $port did not start"; tail -n 20 "$LOG" bench/.data/replay.log; exit 1; }
 done
-curl -sf "http://127.0.0.1:$PORT/healthz" >/dev/null || { echo "server did not start"; tail -20 "$LOG"; exit 1; }
-echo "server pid $SERVER_PID, $WORKERS workers, port $PORT, database $DB$([ "$SEED" = 1 ] && echo " (scale $SCALE)")"
+echo "server pid $SERVER_PID, $WORKERS workers, port $PORT, database $DB$([ "$SEED" = 1 ] && echo " (scale $SCALE)"); replay server pid $REPLAY_PID, port $REPLAY_PORT"
 
-$PY bench/load.py --port "$PORT" --server-pid "$SERVER_PID" --db-url "$DB_URL" "${EXTRA[@]}"
+$PY bench/load.py --port "$PORT" --server-pid "$SERVER_PID" --db-url "$DB_URL" \
+  --replay-port "$REPLAY_PORT" --replay-pid "$REPLAY_PID" --replay-dir bench/.data/replay "${EXTRA[@]}"
