@@ -15,6 +15,7 @@ import argparse
 import os
 import sys
 from pathlib import Path
+from typing import Any
 
 from fastapi import HTTPException
 from fastapi.responses import Response
@@ -51,25 +52,19 @@ def main() -> None:
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--workers", type=int, default=2)
     args = parser.parse_args()
-    config = uvicorn.Config(
-        "bench.replay_app:app",
-        host="127.0.0.1",
-        port=args.port,
-        workers=args.workers,
-        access_log=False,
-        proxy_headers=True,
-        log_level="warning",
-    )
+    options: dict[str, Any] = {
+        "host": "127.0.0.1",
+        "port": args.port,
+        "workers": args.workers,
+        "access_log": False,
+        "proxy_headers": True,
+        "log_level": "warning",
+    }
+    config = uvicorn.Config("bench.replay_app:app", **options)
     if balanced(config):
-        serve_balanced(config)
+        serve_balanced(config)  # a listening socket per worker, as `cpd-api serve` does
     else:
-        uvicorn.run(
-            "bench.replay_app:app",
-            host="127.0.0.1",
-            port=args.port,
-            workers=args.workers,
-            log_level="warning",
-        )
+        uvicorn.run("bench.replay_app:app", **options)
 
 
 if __name__ == "__main__":
